@@ -1,0 +1,72 @@
+"""Zicha server: the Flask application factory."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from server import config as config_module
+from server.clock import SystemClock
+from server.database import configure_engine
+from server.errors import register_error_handlers
+from server.extensions import Api, db, migrate
+
+MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build an app: settings from the environment, then ``overrides`` (tests, tools).
+
+    ``overrides`` may carry ``CLOCK`` (a :class:`server.clock.Clock`) to replace the wall clock.
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.update(config_module.from_environment())
+    if overrides:
+        app.config.update(overrides)
+    config_module.check_production_safety(app.config)
+    app.json.ensure_ascii = False
+    app.extensions["zicha.clock"] = app.config.get("CLOCK") or SystemClock()
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
+        Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    configure_engine(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    # flask-smorest keeps one OpenAPI spec per Api instance, so each app gets its own.
+    api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
+    api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    app.extensions["zicha.api"] = api
+    register_error_handlers(app)
+    _register_blueprints(app, api)
+    _register_cli(app)
+    return app
+
+
+_API_DESCRIPTION = (
+    "Zicha (自查) safety self-check API. Every error is "
+    '`{"error": {"code", "message", "details"}}` with a stable snake_case `code`; '
+    "messages follow Accept-Language (zh default, en). Times are ISO 8601 with offsets, stored UTC."
+)
+
+
+def _register_blueprints(app: Flask, api: Api) -> None:
+    from server.accounts.views import blp as accounts_blp
+    from server.checklists.views import blp as checklists_blp
+    from server.checks.views import blp as checks_blp
+    from server.enterprises.views import blp as enterprises_blp
+    from server.posts.views import blp as posts_blp
+    from server.public.views import blp as public_blp
+    from server.scan.views import blp as scan_blp
+    from server.schedules.views import blp as schedules_blp
+
+    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp):
+        api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
+    api.register_blueprint(public_blp)
+
+
+def _register_cli(app: Flask) -> None:
+    from server.cli import register
+
+    register(app)

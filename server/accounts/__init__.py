@@ -1,0 +1,1 @@
+"""Users, roles, devices and bearer tokens."""

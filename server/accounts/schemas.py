@@ -1,0 +1,58 @@
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from server.accounts.models import Role
+
+
+class DeviceInfo(ma.Schema):
+    install_id = fields.String(required=True, validate=validate.Length(8, 64), metadata={"description": "Random id the app made at install"})
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    platform = fields.String(load_default="", validate=validate.Length(max=32))
+
+
+class SignInIn(ma.Schema):
+    enterprise = fields.String(required=True, validate=validate.Length(1, 64), metadata={"description": "Enterprise code"})
+    username = fields.String(required=True, validate=validate.Length(1, 64))
+    password = fields.String(required=True, validate=validate.Length(1, 256), load_only=True)
+    device = fields.Nested(DeviceInfo, allow_none=True)
+
+
+class UserOut(ma.Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.Enum(Role, by_value=True)
+    phone = fields.String(allow_none=True)
+    active = fields.Boolean()
+
+
+class UserBrief(ma.Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+
+
+class UserIn(ma.Schema):
+    username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{1,64}$"))
+    display_name = fields.String(required=True, validate=validate.Length(1, 100))
+    role = fields.Enum(Role, by_value=True, required=True)
+    password = fields.String(required=True, validate=validate.Length(8, 256), load_only=True)
+    phone = fields.String(validate=validate.Length(max=32))
+
+
+class DeviceOut(ma.Schema):
+    id = fields.Integer()
+    install_id = fields.String()
+    name = fields.String()
+    platform = fields.String()
+    user_id = fields.Integer(allow_none=True)
+    created_at = fields.AwareDateTime()
+    last_seen_at = fields.AwareDateTime(allow_none=True)
+    revoked_at = fields.AwareDateTime(allow_none=True)
+
+
+class SignInOut(ma.Schema):
+    token = fields.String(metadata={"description": "Bearer token; shown only once"})
+    token_type = fields.Constant("Bearer")
+    expires_at = fields.AwareDateTime()
+    user = fields.Nested(UserOut)
+    device = fields.Nested(DeviceOut, allow_none=True)

@@ -1,0 +1,133 @@
+"""Account rules: creating users, signing in on a device, tokens, revoking a lost phone."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from server import clock
+from server.accounts.models import ApiToken, Device, Role, User
+from server.accounts.passwords import hash_password, verify_password
+from server.database import get_owned
+from server.enterprises.models import Enterprise
+from server.errors import ZichaError
+from server.extensions import db
+
+
+def hash_token(token: str) -> str:
+    """Tokens are stored as their SHA-256: a leaked database holds no usable token."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(enterprise_id: int, username: str, display_name: str, role: Role, password: str, phone: str | None = None) -> User:
+    """Add a user to an enterprise; usernames are unique inside one enterprise."""
+    exists = db.session.scalar(
+        sa.select(User.id).where(User.enterprise_id == enterprise_id, User.username == username)
+    )
+    if exists:
+        raise ZichaError("conflict", {"username": ["already taken in this enterprise"]})
+    user = User(
+        enterprise_id=enterprise_id,
+        username=username,
+        display_name=display_name,
+        role=role,
+        phone=phone,
+        password_hash=hash_password(password),
+        created_at=clock.now(),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@dataclass
+class SignIn:
+    token: str
+    api_token: ApiToken
+    user: User
+    device: Device | None
+
+
+def sign_in(enterprise_code: str, username: str, password: str, device_info: dict | None) -> SignIn:
+    """Check the password and issue a bearer token, bound to the device when one is given.
+
+    A device is known by its app's install id; signing in from a revoked device is refused
+    until an administrator restores it, so a lost phone stays locked out.
+    """
+    now = clock.now()
+    user = db.session.scalar(
+        sa.select(User).join(Enterprise, Enterprise.id == User.enterprise_id).where(
+            Enterprise.code == enterprise_code, User.username == username
+        )
+    )
+    if not verify_password(user.password_hash if user else None, password) or not user.active:
+        raise ZichaError("invalid_credentials")
+    device = None
+    if device_info:
+        device = db.session.scalar(
+            sa.select(Device).where(Device.enterprise_id == user.enterprise_id, Device.install_id == device_info["install_id"])
+        )
+        if device is None:
+            device = Device(enterprise_id=user.enterprise_id, install_id=device_info["install_id"], created_at=now)
+            db.session.add(device)
+        elif device.revoked_at is not None:
+            raise ZichaError("device_revoked")
+        device.name = device_info.get("name", device.name or "")
+        device.platform = device_info.get("platform", device.platform or "")
+        device.user_id = user.id
+        device.last_seen_at = now
+        db.session.flush()
+    token = secrets.token_urlsafe(32)
+    api_token = ApiToken(
+        enterprise_id=user.enterprise_id,
+        user_id=user.id,
+        device_id=device.id if device else None,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + timedelta(days=current_app.config["TOKEN_TTL_DAYS"]),
+    )
+    db.session.add(api_token)
+    db.session.flush()
+    return SignIn(token, api_token, user, device)
+
+
+def revoke_token(token_id: int) -> None:
+    """Sign out: the token stops working at once."""
+    db.session.execute(
+        sa.update(ApiToken).where(ApiToken.id == token_id, ApiToken.revoked_at.is_(None)).values(revoked_at=clock.now())
+    )
+
+
+def revoke_device(enterprise_id: int, device_id: int, by_user_id: int) -> Device:
+    """A lost phone: revoke the device and every token issued to it."""
+    device = get_owned(Device, device_id, enterprise_id)
+    now = clock.now()
+    if device.revoked_at is None:
+        device.revoked_at = now
+        device.revoked_by_id = by_user_id
+    db.session.execute(
+        sa.update(ApiToken).where(ApiToken.device_id == device.id, ApiToken.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    db.session.flush()
+    return device
+
+
+def restore_device(enterprise_id: int, device_id: int) -> Device:
+    """Allow a revoked device to sign in again (its old tokens stay dead)."""
+    device = get_owned(Device, device_id, enterprise_id)
+    device.revoked_at = None
+    device.revoked_by_id = None
+    db.session.flush()
+    return device
+
+
+def list_devices(enterprise_id: int) -> list[Device]:
+    return list(db.session.scalars(sa.select(Device).where(Device.enterprise_id == enterprise_id).order_by(Device.id)))
+
+
+def list_users(enterprise_id: int) -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.enterprise_id == enterprise_id).order_by(User.id)))

@@ -1,0 +1,87 @@
+"""Sign-in, the caller's profile, users and devices."""
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.accounts import services
+from server.accounts.auth import current, require
+from server.accounts.models import Role, User
+from server.accounts.schemas import DeviceOut, SignInIn, SignInOut, UserIn, UserOut
+from server.database import commits, get_owned
+
+blp = Blueprint("accounts", __name__, description="Sign-in, users and devices")
+
+
+@blp.route("/auth/sign-in", methods=["POST"])
+@blp.arguments(SignInIn)
+@blp.response(201, SignInOut)
+@commits
+def sign_in(data):
+    """Sign in with enterprise code, username and password; get a bearer token.
+
+    Send ``device`` from the phone app so the token is bound to that device and an
+    administrator can revoke it if the phone is lost.
+    """
+    result = services.sign_in(data["enterprise"], data["username"], data["password"], data.get("device"))
+    return {"token": result.token, "expires_at": result.api_token.expires_at, "user": result.user, "device": result.device}
+
+
+@blp.route("/auth/sign-out", methods=["POST"])
+@require()
+@blp.response(204)
+@commits
+def sign_out():
+    """Revoke the token this request was made with."""
+    services.revoke_token(current().token_id)
+
+
+@blp.route("/auth/me")
+@require()
+@blp.response(200, UserOut)
+def me():
+    """The signed-in user."""
+    return get_owned(User, current().user_id, current().enterprise_id)
+
+
+@blp.route("/users")
+class Users(MethodView):
+    @require(Role.ADMIN, Role.SAFETY_MANAGER)
+    @blp.response(200, UserOut(many=True))
+    def get(self):
+        """List the enterprise's users."""
+        return services.list_users(current().enterprise_id)
+
+    @require(Role.ADMIN)
+    @blp.arguments(UserIn)
+    @blp.response(201, UserOut)
+    @commits
+    def post(self, data):
+        """Create a user (admin)."""
+        return services.create_user(
+            current().enterprise_id, data["username"], data["display_name"], data["role"], data["password"], data.get("phone")
+        )
+
+
+@blp.route("/devices")
+@require(Role.ADMIN)
+@blp.response(200, DeviceOut(many=True))
+def list_devices():
+    """List the enterprise's devices (admin)."""
+    return services.list_devices(current().enterprise_id)
+
+
+@blp.route("/devices/<int:device_id>/revoke", methods=["POST"])
+@require(Role.ADMIN)
+@blp.response(200, DeviceOut)
+@commits
+def revoke_device(device_id):
+    """Revoke a lost phone: every token it holds stops working at once (admin)."""
+    return services.revoke_device(current().enterprise_id, device_id, current().user_id)
+
+
+@blp.route("/devices/<int:device_id>/restore", methods=["POST"])
+@require(Role.ADMIN)
+@blp.response(200, DeviceOut)
+@commits
+def restore_device(device_id):
+    """Let a revoked device sign in again; its old tokens stay revoked (admin)."""
+    return services.restore_device(current().enterprise_id, device_id)

@@ -1,0 +1,1 @@
+"""Checklists (检查表) and their immutable published versions."""

@@ -1,0 +1,38 @@
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from sync.records import ItemListSchema, ItemSchema
+
+
+class ChecklistIn(ItemListSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class VersionIn(ItemListSchema):
+    title = fields.String(validate=validate.Length(1, 200), metadata={"description": "Optional new title"})
+
+
+class VersionOut(ma.Schema):
+    id = fields.Integer()
+    checklist_id = fields.Integer()
+    number = fields.Integer()
+    title = fields.String()
+    items = fields.List(fields.Nested(ItemSchema))
+    published_at = fields.AwareDateTime()
+    retired_at = fields.AwareDateTime(allow_none=True)
+
+
+class VersionBrief(ma.Schema):
+    id = fields.Integer()
+    number = fields.Integer()
+    published_at = fields.AwareDateTime()
+    retired_at = fields.AwareDateTime(allow_none=True)
+
+
+class ChecklistOut(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    current_version = fields.Nested(VersionOut, allow_none=True)
+    versions = fields.List(fields.Nested(VersionBrief))

@@ -1,0 +1,1 @@
+"""Checks (检查记录): one filled checklist for one schedule and period."""

@@ -1,0 +1,73 @@
+"""Configuration read from environment variables, with safe defaults.
+
+Every setting can be given as ``ZICHA_<NAME>`` in the environment; ``create_app(overrides)``
+takes the same names for tests. Production (``ZICHA_ENV=production``) refuses to start with
+the default secret key or with debug on — a forgotten default is a hole, not a convenience.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+
+_INSTANCE = Path(os.environ.get("ZICHA_INSTANCE_PATH", Path.cwd() / "instance"))
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"ZICHA_{name}", default)
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw in (None, ""):
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_environment() -> dict:
+    """Read every setting once; the result is a plain dict for ``app.config``."""
+    return {
+        "ZICHA_ENV": _env("ENV", "development"),
+        "SECRET_KEY": _env("SECRET_KEY", DEFAULT_SECRET_KEY),
+        "DEBUG": _env_bool("DEBUG", False),
+        "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{_INSTANCE / 'zicha.db'}"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # What a printed QR code points at: the address phones reach the server by.
+        "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "TOKEN_TTL_DAYS": _env_int("TOKEN_TTL_DAYS", 30),
+        # A body larger than this is refused with 413 before any parsing.
+        "MAX_CONTENT_LENGTH": _env_int("MAX_CONTENT_LENGTH", 2 * 1024 * 1024),
+        "MAX_PAGE_SIZE": 200,
+        # Device clocks may run a little ahead; more than this is treated as wrong.
+        "CLOCK_SKEW_TOLERANCE_SECONDS": _env_int("CLOCK_SKEW_TOLERANCE_SECONDS", 300),
+        "DEFAULT_TIMEZONE": _env("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        "JSON_AS_ASCII": False,
+        # flask-smorest / OpenAPI
+        "API_TITLE": "Zicha API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": _env("SWAGGER_UI_URL", "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"),
+    }
+
+
+class UnsafeConfiguration(RuntimeError):
+    """Raised at start-up when production settings would be unsafe."""
+
+
+def check_production_safety(config: dict) -> None:
+    """Refuse to run production with a default secret or debug on."""
+    if config.get("ZICHA_ENV") != "production":
+        return
+    if config.get("SECRET_KEY") in (None, "", DEFAULT_SECRET_KEY) or len(config["SECRET_KEY"]) < 32:
+        raise UnsafeConfiguration("ZICHA_SECRET_KEY must be set to a random value of 32+ characters in production")
+    if config.get("DEBUG"):
+        raise UnsafeConfiguration("ZICHA_DEBUG must be off in production")

@@ -1,0 +1,60 @@
+"""Database plumbing shared by every package: durability pragmas, the commit boundary, tenancy look-ups."""
+from __future__ import annotations
+
+import functools
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Flask
+
+from server.errors import ZichaError
+from server.extensions import db
+
+M = TypeVar("M")
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets readers run beside the writer; synchronous=FULL because NORMAL may lose a
+    # committed transaction on power loss, and an acknowledged check must never be lost.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def configure_engine(app: Flask) -> None:
+    """Attach per-dialect connection settings to the app's engine."""
+    with app.app_context():
+        engine = db.engine
+        if engine.dialect.name == "sqlite":
+            sa.event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def commits(view):
+    """Commit the session when a write view returns; any exception leaves it to be rolled back.
+
+    Services only flush. This decorator is the request's single commit point, so a view either
+    stores everything it did or nothing (the session is removed — rolled back — at teardown).
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        result = view(*args, **kwargs)
+        db.session.commit()
+        return result
+
+    return wrapper
+
+
+def get_owned(model: type[M], ident: Any, enterprise_id: int) -> M:
+    """Load ``model`` by primary key inside one enterprise, or raise ``not_found``.
+
+    Every id that arrives in a URL goes through here: another tenant's id is indistinguishable
+    from an id that does not exist (404, never 403).
+    """
+    obj = db.session.get(model, ident)
+    if obj is None or getattr(obj, "enterprise_id") != enterprise_id:
+        raise ZichaError("not_found")
+    return obj

@@ -1,0 +1,1 @@
+"""The demo enterprise: realistic Chinese data for trying Zicha and for benchmarks."""

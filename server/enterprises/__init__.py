@@ -1,0 +1,1 @@
+"""Enterprises (the tenants) and their sites."""

@@ -1,0 +1,151 @@
+"""The one error catalogue.
+
+Services raise :class:`ZichaError` with a code from :data:`CATALOGUE`; this module turns it —
+and every HTTP error Flask, webargs or flask-smorest raise — into the single JSON shape::
+
+    {"error": {"code": "id_conflict", "message": "…", "details": {…}}}
+
+Codes are stable snake_case strings that clients may branch on; messages are for people and
+come in Chinese (default) or English by ``Accept-Language``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, request
+from werkzeug.exceptions import HTTPException
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    status: int
+    zh: str
+    en: str
+
+
+CATALOGUE: dict[str, ErrorKind] = {
+    # 400
+    "bad_request": ErrorKind(400, "请求格式错误", "The request is malformed"),
+    "invalid_json": ErrorKind(400, "请求体不是有效的 JSON", "The request body is not valid JSON"),
+    # 401 / 403
+    "unauthorized": ErrorKind(401, "需要登录", "Sign-in required"),
+    "invalid_token": ErrorKind(401, "令牌无效、已过期或已吊销", "The token is invalid, expired or revoked"),
+    "invalid_credentials": ErrorKind(401, "企业、用户名或密码错误", "Wrong enterprise, username or password"),
+    "device_revoked": ErrorKind(403, "该设备已被停用，请联系管理员", "This device has been revoked; ask an administrator"),
+    "forbidden": ErrorKind(403, "无权执行此操作", "You may not do this"),
+    # 404 / 405
+    "not_found": ErrorKind(404, "未找到", "Not found"),
+    "method_not_allowed": ErrorKind(405, "不支持该请求方法", "Method not allowed"),
+    # 409
+    "id_conflict": ErrorKind(409, "该记录编号已被不同内容使用；以首次提交为准", "This record id was already used with different content; the first stays"),
+    "conflict": ErrorKind(409, "与现有数据冲突", "Conflicts with existing data"),
+    # 413 / 415
+    "payload_too_large": ErrorKind(413, "请求体过大", "The request body is too large"),
+    "unsupported_media_type": ErrorKind(415, "不支持的内容类型", "Unsupported content type"),
+    # 422: well-formed but wrong
+    "validation_failed": ErrorKind(422, "输入校验失败", "The input is not valid"),
+    "answers_invalid": ErrorKind(422, "检查答案不符合检查表", "The answers do not match the checklist"),
+    "version_mismatch": ErrorKind(422, "检查表版本与排查计划不符", "The checklist version does not belong to this schedule's checklist"),
+    "schedule_inactive": ErrorKind(422, "该排查计划已停用", "This schedule is not active"),
+    "checklist_not_published": ErrorKind(422, "检查表尚未发布版本", "The checklist has no published version"),
+    # 429 / 5xx
+    "rate_limited": ErrorKind(429, "请求过于频繁", "Too many requests"),
+    "internal_error": ErrorKind(500, "服务器内部错误", "Internal server error"),
+    "service_unavailable": ErrorKind(503, "服务暂不可用，请稍后重试", "Service unavailable, retry later"),
+}
+
+_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+class ZichaError(Exception):
+    """A domain error: a catalogue code, optional details, optional message override."""
+
+    def __init__(self, code: str, details: Any = None, message: str | None = None):
+        if code not in CATALOGUE:
+            raise KeyError(f"unknown error code {code!r}: add it to server.errors.CATALOGUE")
+        super().__init__(code)
+        self.code = code
+        self.details = details
+        self.message = message
+
+    @property
+    def status(self) -> int:
+        return CATALOGUE[self.code].status
+
+
+class ErrorBody(ma.Schema):
+    code = ma.fields.String(required=True, metadata={"description": "Stable snake_case error code", "enum": sorted(CATALOGUE)})
+    message = ma.fields.String(required=True, metadata={"description": "Readable message (zh or en by Accept-Language)"})
+    details = ma.fields.Raw(allow_none=True, metadata={"description": "Field errors or other facts about the error"})
+
+
+class ErrorSchema(ma.Schema):
+    """The one error envelope every 4xx/5xx answer uses."""
+
+    error = ma.fields.Nested(ErrorBody, required=True)
+
+
+def prefers_english() -> bool:
+    """True when the caller's Accept-Language ranks English above Chinese."""
+    try:
+        best = request.accept_languages.best_match(["zh", "en"], default="zh")
+    except RuntimeError:  # outside a request
+        return False
+    return best == "en"
+
+
+def error_payload(code: str, details: Any = None, message: str | None = None) -> dict:
+    kind = CATALOGUE[code]
+    text = message or (kind.en if prefers_english() else kind.zh)
+    return {"error": {"code": code, "message": text, "details": details}}
+
+
+def error_response(code: str, details: Any = None, message: str | None = None, headers: dict | None = None):
+    return error_payload(code, details, message), CATALOGUE[code].status, headers or {}
+
+
+def http_exception_response(exc: HTTPException):
+    """Map any werkzeug/webargs/flask-smorest HTTP error onto the catalogue."""
+    status = exc.code or 500
+    data = getattr(exc, "data", None) or {}
+    details = data.get("errors") or data.get("messages")
+    code = data.get("zicha_code") or _BY_STATUS.get(status, "internal_error" if status >= 500 else "bad_request")
+    # webargs answers a body that is not JSON at all with 400 {"json": ["Invalid JSON body."]}
+    if status == 400 and isinstance(details, dict) and details.get("json") == ["Invalid JSON body."]:
+        code, details = "invalid_json", None
+    if isinstance(details, dict) and set(details) == {"json"}:
+        details = details["json"]  # the body is the only location we parse; drop the wrapper
+    if code not in CATALOGUE:
+        code = "internal_error" if status >= 500 else "bad_request"
+    payload = error_payload(code, details, data.get("message"))
+    payload_status = status if status in {k.status for k in CATALOGUE.values()} else CATALOGUE[code].status
+    return payload, payload_status, data.get("headers", {})
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Domain errors and stray exceptions become catalogue JSON (HTTP errors are handled by the Api)."""
+
+    @app.errorhandler(ZichaError)
+    def _domain_error(exc: ZichaError):
+        return error_response(exc.code, exc.details, exc.message)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_exception_response(exc)
+        app.logger.exception("unhandled error")
+        return error_response("internal_error")

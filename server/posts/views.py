@@ -1,0 +1,94 @@
+"""Posts, their QR tokens and printable labels (admin; managers may read)."""
+from flask import Response
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from server.accounts.auth import current, require
+from server.accounts.models import Role
+from server.database import commits, get_owned
+from server.posts import labels, services
+from server.posts.models import Post
+from server.posts.schemas import PostAdminOut, PostIn, PostListQuery, PostPatch
+
+blp = Blueprint("posts", __name__, description="Posts (岗位/风险点), QR codes and labels")
+
+_READERS = (Role.ADMIN, Role.SAFETY_MANAGER, Role.SUPERVISOR)
+
+
+@blp.route("/posts")
+class Posts(MethodView):
+    @require(*_READERS)
+    @blp.arguments(PostListQuery, location="query")
+    @blp.response(200, PostAdminOut(many=True))
+    def get(self, query):
+        """List posts, optionally of one site."""
+        return services.list_posts(current().enterprise_id, query.get("site_id"))
+
+    @require(Role.ADMIN)
+    @blp.arguments(PostIn)
+    @blp.response(201, PostAdminOut)
+    @commits
+    def post(self, data):
+        """Create a post; it gets a fresh unguessable QR token (admin)."""
+        return services.create_post(current().enterprise_id, **data)
+
+
+@blp.route("/posts/<int:post_id>")
+class PostItem(MethodView):
+    @require(*_READERS)
+    @blp.response(200, PostAdminOut)
+    def get(self, post_id):
+        """One post."""
+        return get_owned(Post, post_id, current().enterprise_id)
+
+    @require(Role.ADMIN)
+    @blp.arguments(PostPatch)
+    @blp.response(200, PostAdminOut)
+    @commits
+    def patch(self, data, post_id):
+        """Edit a post (admin)."""
+        return services.update_post(current().enterprise_id, post_id, data)
+
+
+@blp.route("/posts/<int:post_id>/rotate-token", methods=["POST"])
+@require(Role.ADMIN)
+@blp.response(200, PostAdminOut)
+@commits
+def rotate_token(post_id):
+    """Issue a new QR token (reprint the label); the old one stops working at once (admin)."""
+    return services.rotate_qr_token(current().enterprise_id, post_id)
+
+
+def _file(body, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"inline; filename={filename}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/posts/<int:post_id>/label.png")
+@require(Role.ADMIN, Role.SAFETY_MANAGER)
+@blp.response(200, content_type="image/png", description="The post's QR label, 300 dpi PNG")
+def label_png(post_id):
+    """The post's QR label as PNG."""
+    post = get_owned(Post, post_id, current().enterprise_id)
+    return _file(labels.render_png(services.label_data(post)), "image/png", f"post-{post.id}.png")
+
+
+@blp.route("/posts/<int:post_id>/label.svg")
+@require(Role.ADMIN, Role.SAFETY_MANAGER)
+@blp.response(200, content_type="image/svg+xml", description="The post's QR label, SVG")
+def label_svg(post_id):
+    """The post's QR label as SVG."""
+    post = get_owned(Post, post_id, current().enterprise_id)
+    return _file(labels.render_svg(services.label_data(post)), "image/svg+xml", f"post-{post.id}.svg")
+
+
+@blp.route("/sites/<int:site_id>/labels.pdf")
+@require(Role.ADMIN, Role.SAFETY_MANAGER)
+@blp.response(200, content_type="application/pdf", description="A4 sheet(s) of every active post's label")
+def site_labels_pdf(site_id):
+    """A printable PDF sheet of the labels of every active post of a site."""
+    site, data = services.site_labels(current().enterprise_id, site_id)
+    return _file(labels.render_pdf_sheet(data, title=site.name), "application/pdf", f"site-{site.id}-labels.pdf")

@@ -1,0 +1,1 @@
+"""Offline-sync protocol: record shapes, cursors, merge rules and period arithmetic."""

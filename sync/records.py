@@ -1,0 +1,222 @@
+"""The wire format of sync, protocol version 1: checklist items and check records.
+
+These shapes are shared by the server (which validates and stores them) and by devices (which
+make them offline and validate against the same rules before the server ever sees them), so
+they live here, with no import from ``server``.
+
+* :class:`ItemSchema` — one item of a published checklist version (what a device downloads).
+* :class:`CheckRecordSchema` — one check as a device sends it (``POST /api/v1/checks`` now, the
+  sync push later: the same record).
+* :func:`evaluate_answers` — validates answers against a version's items and computes ``ok``
+  per item and for the whole check. Pure: the device can run it offline too.
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+PROTOCOL_VERSION = 1
+
+MAX_ITEMS = 200
+MAX_PHOTOS_PER_ANSWER = 10
+MAX_TEXT = 2000
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+ITEM_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class ItemKind(str, enum.Enum):
+    YES_NO = "yes_no"    # 是/否: ok when the answer equals ``expected``
+    NUMBER = "number"    # 读数: ok when inside [min, max]; outside [valid_min, valid_max] is invalid input
+    CHOICE = "choice"    # 单选: each option says whether it is ok
+    TEXT = "text"        # 文字: always ok when given
+
+
+class OptionSchema(ma.Schema):
+    value = fields.String(required=True, validate=validate.Length(1, 64))
+    label = fields.String(required=True, validate=validate.Length(1, 200))
+    label_en = fields.String(validate=validate.Length(max=200))
+    ok = fields.Boolean(load_default=True)
+
+
+class ItemSchema(ma.Schema):
+    """One checklist item. ``id`` is stable across versions while the item means the same."""
+
+    id = fields.String(required=True, validate=validate.Regexp(ITEM_ID, error="item id must be 1-64 letters, digits, _ . -"))
+    kind = fields.String(required=True, validate=validate.OneOf([k.value for k in ItemKind]))
+    label = fields.String(required=True, validate=validate.Length(1, 300))
+    label_en = fields.String(validate=validate.Length(max=300))
+    help = fields.String(validate=validate.Length(max=1000))
+    required = fields.Boolean(load_default=True)
+    photo_required = fields.Boolean(load_default=False)
+    expected = fields.Boolean(load_default=True, metadata={"description": "yes_no: the answer that is ok"})
+    min = fields.Float(allow_none=True, metadata={"description": "number: lowest ok reading"})
+    max = fields.Float(allow_none=True, metadata={"description": "number: highest ok reading"})
+    valid_min = fields.Float(allow_none=True, metadata={"description": "number: below this the reading is impossible (refused)"})
+    valid_max = fields.Float(allow_none=True, metadata={"description": "number: above this the reading is impossible (refused)"})
+    unit = fields.String(validate=validate.Length(max=32))
+    options = fields.List(fields.Nested(OptionSchema), validate=validate.Length(max=50))
+    max_length = fields.Integer(validate=validate.Range(1, MAX_TEXT))
+
+    @ma.validates_schema
+    def _consistent(self, data, **_kw):
+        if data["kind"] == ItemKind.CHOICE.value:
+            options = data.get("options") or []
+            if len(options) < 2:
+                raise ma.ValidationError("a choice item needs at least two options", "options")
+            values = [o["value"] for o in options]
+            if len(set(values)) != len(values):
+                raise ma.ValidationError("option values must be unique", "options")
+        for low, high in (("min", "max"), ("valid_min", "valid_max")):
+            if data.get(low) is not None and data.get(high) is not None and data[low] > data[high]:
+                raise ma.ValidationError(f"{low} must not exceed {high}", low)
+
+    @ma.post_dump
+    def _drop_empty(self, data, **_kw):
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class ItemListSchema(ma.Schema):
+    items = fields.List(fields.Nested(ItemSchema), required=True, validate=validate.Length(1, MAX_ITEMS))
+
+    @ma.validates("items")
+    def _unique_ids(self, items, **_kw):
+        ids = [i["id"] for i in items]
+        if len(set(ids)) != len(ids):
+            raise ma.ValidationError("item ids must be unique within a version")
+
+
+class AnswerSchema(ma.Schema):
+    item_id = fields.String(required=True, validate=validate.Length(1, 64))
+    # Typed per item kind: bool, number, option value or text — checked by evaluate_answers.
+    value = fields.Raw(required=True, allow_none=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+    photos = fields.List(
+        fields.String(validate=validate.Regexp(SHA256_HEX, error="photo must be a lowercase SHA-256 hex digest")),
+        load_default=list,
+        validate=validate.Length(max=MAX_PHOTOS_PER_ANSWER),
+        metadata={"description": "SHA-256 of each photo's bytes (photos travel on their own)"},
+    )
+
+
+class CheckRecordSchema(ma.Schema):
+    """A check as a device makes it. The ``id`` is a client-made UUID and the idempotency key."""
+
+    id = fields.UUID(required=True)
+    schedule_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    checklist_version_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    performed_at = fields.AwareDateTime(
+        required=True, metadata={"description": "The device's wall-clock time when the check was made, with its UTC offset"}
+    )
+    answers = fields.List(fields.Nested(AnswerSchema), required=True, validate=validate.Length(1, MAX_ITEMS))
+    note = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+
+
+_RECORD = CheckRecordSchema()
+
+
+def content_hash(record: dict) -> str:
+    """SHA-256 of a loaded check record's canonical JSON.
+
+    Two sends of the same check hash the same even if the device re-serialised it (key order,
+    spacing, the offset it wrote its time in), and any change to what was answered changes it.
+    """
+    canonical = _RECORD.dump(record)
+    canonical["performed_at"] = record["performed_at"].timestamp()
+    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class Evaluation:
+    """The outcome of checking answers against a version's items."""
+
+    answers: list[dict] = field(default_factory=list)  # one per answered item, in checklist order, with ``ok``
+    errors: dict[str, list[str]] = field(default_factory=dict)  # item id -> problems; empty when valid
+
+    @property
+    def ok(self) -> bool:
+        return all(a["ok"] is not False for a in self.answers)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(1 for a in self.answers if a["ok"] is False)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _judge(item: dict, value: Any) -> tuple[bool | None, str | None]:
+    """Return (ok, problem) for one non-null answer value."""
+    kind = ItemKind(item["kind"])
+    if kind is ItemKind.YES_NO:
+        if not isinstance(value, bool):
+            return None, "expected true or false"
+        return value == item.get("expected", True), None
+    if kind is ItemKind.NUMBER:
+        if not _is_number(value):
+            return None, "expected a finite number"
+        if item.get("valid_min") is not None and value < item["valid_min"]:
+            return None, f"below the possible minimum {item['valid_min']}"
+        if item.get("valid_max") is not None and value > item["valid_max"]:
+            return None, f"above the possible maximum {item['valid_max']}"
+        low, high = item.get("min"), item.get("max")
+        return (low is None or value >= low) and (high is None or value <= high), None
+    if kind is ItemKind.CHOICE:
+        for option in item.get("options", []):
+            if value == option["value"]:
+                return option.get("ok", True), None
+        return None, "not one of the options"
+    if not isinstance(value, str):
+        return None, "expected text"
+    if len(value) > item.get("max_length", MAX_TEXT):
+        return None, "text too long"
+    return True, None
+
+
+def evaluate_answers(items: list[dict], answers: list[dict]) -> Evaluation:
+    """Validate ``answers`` against a version's ``items`` and compute ``ok`` for each.
+
+    Problems (unknown item, answered twice, wrong type, impossible reading, a required item or a
+    required photo missing) are collected per item id in ``errors``; a caller refuses the check
+    if there are any. A reading outside its ok range is not a problem: it is a failed item.
+    An unanswered optional item (absent or ``null``) has ``ok`` None and counts as neither.
+    """
+    result = Evaluation()
+    by_id = {item["id"]: item for item in items}
+    given: dict[str, dict] = {}
+    for answer in answers:
+        item_id = answer["item_id"]
+        if item_id not in by_id:
+            result.errors.setdefault(item_id, []).append("unknown item")
+        elif item_id in given:
+            result.errors.setdefault(item_id, []).append("answered more than once")
+        else:
+            given[item_id] = answer
+    for item in items:
+        answer = given.get(item["id"])
+        value = None if answer is None else answer["value"]
+        if value is None:
+            if item.get("required", True):
+                result.errors.setdefault(item["id"], []).append("required")
+            continue
+        ok, problem = _judge(item, value)
+        photos = answer.get("photos", [])
+        if problem:
+            result.errors.setdefault(item["id"], []).append(problem)
+            continue
+        if item.get("photo_required") and not photos:
+            result.errors.setdefault(item["id"], []).append("photo required")
+            continue
+        result.answers.append(
+            {"item_id": item["id"], "value": value, "ok": ok, "note": answer.get("note", ""), "photos": list(photos)}
+        )
+    return result

@@ -1,0 +1,108 @@
+"""Test fixtures: one app per session on a migrated database, emptied after every test.
+
+The database is SQLite in a temporary file, or the PostgreSQL server named by
+``ZICHA_TEST_DATABASE_URL`` (``tests/run-all.sh`` starts one and runs the suite on both).
+The schema always comes from the Alembic migrations, applied from empty — never create_all —
+so what is tested is what ships. Time comes from a FrozenClock; no test reads the wall clock.
+"""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from server import create_app
+from server.clock import FrozenClock
+from server.extensions import db
+
+# 10:00 on Monday 2026-11-23 in Shanghai.
+T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    # Argon2 at production cost takes ~50 ms a hash; tests create hundreds of users.
+    from server.accounts import passwords
+
+    original = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = original
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    return os.environ.get("ZICHA_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'zicha-test.db'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "CLOCK": FrozenClock(T0),
+            "PUBLIC_BASE_URL": "https://zicha.example.cn",
+        }
+    )
+    with app.app_context():
+        if database_url.startswith("postgresql"):
+            # A previous run may have left tables behind; start from an empty schema.
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        upgrade()
+    return app
+
+
+@pytest.fixture
+def clock(app) -> FrozenClock:
+    clock = app.extensions["zicha.clock"]
+    clock.set(T0)
+    return clock
+
+
+@pytest.fixture(autouse=True)
+def _empty_database(request):
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                conn.execute(sa.text("UPDATE checklists SET current_version_id = NULL"))
+                for name in reversed(tables):
+                    conn.execute(sa.text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def ctx(app, clock):
+    """An application context for calling services directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app, clock):
+    return app.test_client()
+
+
+@pytest.fixture
+def world(app, clock):
+    """Two enterprises, each fully set up, with a signed-in token per role (see tests/builders.py)."""
+    from tests.builders import build_world
+
+    with app.app_context():
+        result = build_world()
+        db.session.remove()
+    return result
