@@ -56,7 +56,7 @@ class ItemSchema(ma.Schema):
     help = fields.String(validate=validate.Length(max=1000))
     required = fields.Boolean(load_default=True)
     photo_required = fields.Boolean(load_default=False)
-    expected = fields.Boolean(load_default=True, metadata={"description": "yes_no: the answer that is ok"})
+    expected = fields.Boolean(metadata={"description": "yes_no: the answer that is ok (default true)"})
     min = fields.Float(allow_none=True, metadata={"description": "number: lowest ok reading"})
     max = fields.Float(allow_none=True, metadata={"description": "number: highest ok reading"})
     valid_min = fields.Float(allow_none=True, metadata={"description": "number: below this the reading is impossible (refused)"})

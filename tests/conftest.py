@@ -8,7 +8,7 @@ so what is tested is what ships. Time comes from a FrozenClock; no test reads th
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -104,7 +104,11 @@ def world(app, clock):
     """Two enterprises, each fully set up, with a signed-in token per role (see tests/builders.py)."""
     from tests.builders import build_world
 
+    # Set up a week earlier, as a real enterprise would be: checks made "yesterday" must not
+    # predate the checklist version they answer.
+    clock.set(T0 - timedelta(days=7))
     with app.app_context():
         result = build_world()
         db.session.remove()
+    clock.set(T0)
     return result

@@ -234,12 +234,7 @@ SCHEDULES = [
     ("中控室", "emergency_drill_quarterly", Frequency.QUARTERLY, 0, None, "anquan"),
 ]
 
-ROLE_NAMES = {
-    Role.ADMIN: "企业管理员 / enterprise admin",
-    Role.SAFETY_MANAGER: "安全管理员 / safety manager",
-    Role.SUPERVISOR: "班组长 / supervisor",
-    Role.WORKER: "一线员工 / worker",
-}
+ROLE_NAMES = {Role.ADMIN: "企业管理员", Role.SAFETY_MANAGER: "安全管理员", Role.SUPERVISOR: "班组长", Role.WORKER: "一线员工"}
 
 _ITEM_LIST = ItemListSchema()
 
@@ -290,7 +285,7 @@ def sign_in_help() -> str:
         "",
         "用户 Users (用户名 username / 姓名 name / 角色 role / 密码 password):",
     ]
-    lines += [f"  {u.username} / {u.display_name} / {ROLE_NAMES[u.role]} / {DEMO_PASSWORD}" for u in list_users(enterprise.id)]
+    lines += [f"  {u.username} / {u.display_name} / {ROLE_NAMES[u.role]} ({u.role.value}) / {DEMO_PASSWORD}" for u in list_users(enterprise.id)]
     lines += [
         "",
         f"服务器 Server:  {base}",
