@@ -88,7 +88,7 @@ class ItemListSchema(ma.Schema):
 
     @ma.validates("items")
     def _unique_ids(self, items, **_kw):
-        ids = [i["id"] for i in items]
+        ids = [i["id"] for i in items if "id" in i]
         if len(set(ids)) != len(ids):
             raise ma.ValidationError("item ids must be unique within a version")
 

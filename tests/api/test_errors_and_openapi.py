@@ -1,0 +1,104 @@
+"""The error envelope for every kind of bad request, and the served OpenAPI document."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+def test_malformed_json_is_400_invalid_json(client, world):
+    r = client.post("/api/v1/checks", data="{not json", content_type="application/json", headers=world.a.auth())
+    assert r.status_code == 400
+    assert r.json["error"]["code"] == "invalid_json"
+
+
+@pytest.mark.parametrize("body", ["[]", '"text"', "42", "null"])
+def test_json_that_is_not_an_object_is_refused(client, world, body):
+    r = client.post("/api/v1/checks", data=body, content_type="application/json", headers=world.a.auth())
+    assert r.status_code in (400, 422)
+    assert r.json["error"]["code"] in ("validation_failed", "invalid_json")
+
+
+def test_nan_is_not_a_number_we_accept(client, world, clock):
+    from tests.builders import check_record
+
+    record = check_record(world.a.schedules["daily"], world.a.version_id, clock.now())
+    import json
+
+    body = json.dumps(record).replace('"value": 3.5', '"value": NaN')
+    assert "NaN" in body
+    r = client.post("/api/v1/checks", data=body, content_type="application/json", headers=world.a.auth())
+    assert r.status_code in (400, 422) and r.json["error"]["code"] in ("answers_invalid", "invalid_json")
+
+
+def test_oversize_body_is_413(client, world):
+    r = client.post("/api/v1/checks", data=b"{" + b" " * (3 * 1024 * 1024) + b"}", content_type="application/json", headers=world.a.auth())
+    assert r.status_code == 413
+    assert r.json["error"]["code"] == "payload_too_large"
+
+
+def test_unknown_route_and_method(client, world):
+    r = client.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.json["error"]["code"] == "not_found"
+    r = client.delete("/api/v1/checks", headers=world.a.auth())
+    assert r.status_code == 405 and r.json["error"]["code"] == "method_not_allowed"
+
+
+def test_messages_follow_accept_language(client):
+    zh = client.get("/api/v1/auth/me")
+    en = client.get("/api/v1/auth/me", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert zh.json["error"]["message"] == "需要登录"
+    assert en.json["error"]["message"] == "Sign-in required"
+    assert zh.json["error"]["code"] == en.json["error"]["code"] == "unauthorized"
+
+
+def test_unexpected_exceptions_become_internal_error_json(app, client, world, monkeypatch):
+    from server.scan import services
+
+    def boom(*_args):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(services, "scan", boom)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        r = client.get(f"/api/v1/scan/{world.a.post_token}", headers=world.a.auth())
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert r.status_code == 500
+    assert r.json == {"error": {"code": "internal_error", "message": "服务器内部错误", "details": None}}
+
+
+def test_every_route_is_in_the_openapi_document(app, client):
+    r = client.get("/api/v1/openapi.json")
+    assert r.status_code == 200
+    spec = r.json
+    documented = set()
+    for path, operations in spec["paths"].items():
+        for method in operations:
+            documented.add((re.sub(r"\{[^}]+\}", "{}", path), method.upper()))
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api-docs") or rule.endpoint == "static":
+            continue
+        path = re.sub(r"<[^>]+>", "{}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            served.add((path, method))
+    assert served - documented == set()
+    assert ("/api/v1/scan/{}", "GET") in documented and ("/api/v1/checks", "POST") in documented
+
+
+def test_openapi_documents_shapes_security_and_errors(client):
+    spec = client.get("/api/v1/openapi.json").json
+    schemas = spec["components"]["schemas"]
+    assert {"CheckIn", "CheckOut", "Scan", "Error"} <= set(schemas) or {"CheckIn", "CheckOut", "ScanOut", "Error"} <= set(schemas)
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    submit = spec["paths"]["/api/v1/checks"]["post"]
+    assert submit["security"] == [{"bearerAuth": []}]
+    assert {"201", "200", "409", "422", "default"} <= set(submit["responses"])
+    error_codes = schemas["ErrorBody"]["properties"]["code"]["enum"]
+    assert {"id_conflict", "not_found", "validation_failed", "answers_invalid"} <= set(error_codes)
+
+
+def test_interactive_docs_are_served(client):
+    r = client.get("/api/v1/docs")
+    assert r.status_code == 200 and b"swagger" in r.data.lower()
