@@ -93,8 +93,13 @@ def demo_command(if_absent):
 @with_appcontext
 def serve_command(demo, bind, workers):
     """Migrate the database, optionally load the demo, and serve with gunicorn."""
+    from flask import current_app
     from flask_migrate import upgrade
 
+    if not os.environ.get("ZICHA_PUBLIC_BASE_URL"):
+        # QR codes must point where this server really listens; gunicorn's workers inherit it.
+        os.environ["ZICHA_PUBLIC_BASE_URL"] = f"http://{bind}"
+        current_app.config["PUBLIC_BASE_URL"] = f"http://{bind}"
     upgrade()
     if demo:
         from server.demo.data import demo_exists, load_demo, sign_in_help

@@ -1,0 +1,45 @@
+"""Configuration: safe defaults, and production refuses unsafe settings."""
+import pytest
+
+from server import create_app
+from server.config import DEFAULT_SECRET_KEY, UnsafeConfiguration
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"ZICHA_ENV": "production"},
+        {"ZICHA_ENV": "production", "SECRET_KEY": "short"},
+        {"ZICHA_ENV": "production", "SECRET_KEY": "k" * 40, "DEBUG": True},
+    ],
+)
+def test_production_refuses_unsafe_settings(overrides, tmp_path):
+    with pytest.raises(UnsafeConfiguration):
+        create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", **overrides})
+
+
+def test_production_starts_with_a_real_secret(tmp_path):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "ZICHA_ENV": "production", "SECRET_KEY": "k" * 40})
+    assert app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY
+
+
+def test_environment_variables_configure_the_app(monkeypatch, tmp_path):
+    monkeypatch.setenv("ZICHA_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
+    monkeypatch.setenv("ZICHA_PUBLIC_BASE_URL", "https://check.example.cn/")
+    monkeypatch.setenv("ZICHA_TOKEN_TTL_DAYS", "7")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
+    assert app.config["PUBLIC_BASE_URL"] == "https://check.example.cn"
+    assert app.config["TOKEN_TTL_DAYS"] == 7
+
+
+def test_sqlite_is_durable(app):
+    from server.extensions import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            pytest.skip("SQLite pragmas")
+        with db.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
