@@ -63,7 +63,7 @@ def publish_version(enterprise_id: int, checklist_id: int, items: list[dict], us
     number = max((v.number for v in checklist.versions), default=0) + 1
     version = ChecklistVersion(
         enterprise_id=enterprise_id,
-        checklist_id=checklist.id,
+        checklist=checklist,  # through the relationship, so checklist.versions includes it at once
         number=number,
         title=title or checklist.name,
         items=stored,
