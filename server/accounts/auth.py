@@ -55,18 +55,12 @@ def authenticate() -> Principal:
     if row is None:
         raise ZichaError("invalid_token")
     token_id, expires_at, device_id, user_id, enterprise_id, role, last_seen = row
-    if expires_at.tzinfo is None:  # raw Core row from SQLite
-        expires_at = expires_at.replace(tzinfo=now.tzinfo)
     if expires_at <= now:
         raise ZichaError("invalid_token")
-    if device_id is not None and (last_seen is None or _aware(last_seen, now) < now - _LAST_SEEN_RESOLUTION):
+    if device_id is not None and (last_seen is None or last_seen < now - _LAST_SEEN_RESOLUTION):
         db.session.execute(sa.update(Device).where(Device.id == device_id).values(last_seen_at=now))
         db.session.commit()
     return Principal(user_id, enterprise_id, Role(role), device_id, token_id)
-
-
-def _aware(value, now):
-    return value if value.tzinfo is not None else value.replace(tzinfo=now.tzinfo)
 
 
 def require(*roles: Role):

@@ -63,8 +63,15 @@ def _file(body, mimetype: str, filename: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"inline; filename={filename}"
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # An SVG opened directly is a document: let it run nothing and fetch nothing.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def _post_label(post_id: int, render, mimetype: str, extension: str) -> Response:
+    post = get_owned(Post, post_id, current().enterprise_id)
+    return _file(render(services.label_data(post)), mimetype, f"post-{post.id}.{extension}")
 
 
 @blp.route("/posts/<int:post_id>/label.png")
@@ -72,8 +79,7 @@ def _file(body, mimetype: str, filename: str) -> Response:
 @blp.response(200, content_type="image/png", description="The post's QR label, 300 dpi PNG")
 def label_png(post_id):
     """The post's QR label as PNG."""
-    post = get_owned(Post, post_id, current().enterprise_id)
-    return _file(labels.render_png(services.label_data(post)), "image/png", f"post-{post.id}.png")
+    return _post_label(post_id, labels.render_png, "image/png", "png")
 
 
 @blp.route("/posts/<int:post_id>/label.svg")
@@ -81,8 +87,7 @@ def label_png(post_id):
 @blp.response(200, content_type="image/svg+xml", description="The post's QR label, SVG")
 def label_svg(post_id):
     """The post's QR label as SVG."""
-    post = get_owned(Post, post_id, current().enterprise_id)
-    return _file(labels.render_svg(services.label_data(post)), "image/svg+xml", f"post-{post.id}.svg")
+    return _post_label(post_id, labels.render_svg, "image/svg+xml", "svg")
 
 
 @blp.route("/sites/<int:site_id>/labels.pdf")
