@@ -17,6 +17,8 @@ from flask import Flask, abort, jsonify
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from server.database import engine_options, sqlite_pragmas
+
 
 class Base(DeclarativeBase):
     pass
@@ -36,26 +38,16 @@ class Post(db.Model):
     active: Mapped[bool]
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    # The same pragmas as server/database.py::_sqlite_pragmas.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 def create_bare_app(database_url: str | None = None) -> Flask:
     app = Flask(__name__)
     app.json.ensure_ascii = False  # as the server: Chinese text stays UTF-8, not \u escapes
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url or os.environ["ZICHA_DATABASE_URL"]
-    # The same engine options as server/config.py (pool_pre_ping=True at the time of writing).
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    # The same engine options and pragmas as the server, taken from it.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(db.engine, "connect", sqlite_pragmas)
 
     @app.get("/bare/<int:id>")
     def bare(id: int):

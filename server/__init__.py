@@ -8,7 +8,7 @@ from flask import Flask
 
 from server import config as config_module
 from server.clock import SystemClock
-from server.database import configure_engine
+from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
 from server.extensions import Api, db, migrate
 
@@ -31,6 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(app.config["SQLALCHEMY_DATABASE_URI"]))
     db.init_app(app)
     configure_engine(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)

@@ -37,7 +37,6 @@ def from_environment() -> dict:
         "SECRET_KEY": _env("SECRET_KEY", DEFAULT_SECRET_KEY),
         "DEBUG": _env_bool("DEBUG", False),
         "SQLALCHEMY_DATABASE_URI": _env("DATABASE_URL", f"sqlite:///{_INSTANCE / 'zicha.db'}"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # What a printed QR code points at: the address phones reach the server by.
         "PUBLIC_BASE_URL": _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "TOKEN_TTL_DAYS": _env_int("TOKEN_TTL_DAYS", 30),

@@ -13,7 +13,7 @@ from server.extensions import db
 M = TypeVar("M")
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def sqlite_pragmas(dbapi_connection, _record) -> None:
     # WAL lets readers run beside the writer; synchronous=FULL because NORMAL may lose a
     # committed transaction on power loss, and an acknowledged check must never be lost.
     cursor = dbapi_connection.cursor()
@@ -24,12 +24,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def engine_options(database_url: str) -> dict:
+    """Engine options per database: a server connection may die between requests (restart,
+    failover), so check it on checkout; a SQLite file cannot, and the check would cost a query
+    on every request."""
+    return {} if database_url.startswith("sqlite") else {"pool_pre_ping": True}
+
+
 def configure_engine(app: Flask) -> None:
     """Attach per-dialect connection settings to the app's engine."""
     with app.app_context():
         engine = db.engine
         if engine.dialect.name == "sqlite":
-            sa.event.listen(engine, "connect", _sqlite_pragmas)
+            sa.event.listen(engine, "connect", sqlite_pragmas)
 
 
 def commits(view):

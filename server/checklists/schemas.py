@@ -13,14 +13,28 @@ class VersionIn(ItemListSchema):
     title = fields.String(validate=validate.Length(1, 200), metadata={"description": "Optional new title"})
 
 
-class VersionOut(ma.Schema):
+class VersionContentOut(ma.Schema):
+    """A published version's immutable content: what a device checks against."""
+
     id = fields.Integer()
     checklist_id = fields.Integer()
     number = fields.Integer()
     title = fields.String()
     items = fields.List(fields.Nested(ItemSchema))
     published_at = fields.AwareDateTime()
+
+
+class VersionOut(VersionContentOut):
     retired_at = fields.AwareDateTime(allow_none=True)
+
+
+class Serialised(fields.Nested):
+    """A Nested field (so the OpenAPI document shows its schema) whose value arrives already
+    serialised — e.g. from :func:`server.checklists.services.version_payload` — and is passed
+    through untouched."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value
 
 
 class VersionBrief(ma.Schema):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import attributes
 
 from server import clock
@@ -90,3 +91,26 @@ def get_version(enterprise_id: int, checklist_id: int, version_id: int) -> Check
     if version.checklist_id != checklist_id:
         raise ZichaError("not_found")
     return version
+
+
+_PAYLOADS_MAX = 4096
+
+
+def version_payload(version_id: int) -> dict:
+    """A published version's content, serialised once per process and then served from memory.
+
+    Safe because a published version never changes (see ``_refuse_changes``), version rows are
+    never deleted, and the cache (one per app, so per database) is keyed by the version's own id;
+    callers reach an id only through rows already filtered by enterprise. Retirement is not part
+    of the payload — it is the one thing about a version that can change.
+    """
+    payloads = current_app.extensions.setdefault("zicha.version_payloads", {})
+    payload = payloads.get(version_id)
+    if payload is None:
+        from server.checklists.schemas import VersionContentOut
+
+        payload = VersionContentOut().dump(db.session.get(ChecklistVersion, version_id))
+        if len(payloads) >= _PAYLOADS_MAX:
+            payloads.clear()  # rare: a plain reset keeps the bound without LRU bookkeeping
+        payloads[version_id] = payload
+    return payload

@@ -32,10 +32,13 @@ class PostOut(ma.Schema):
     name = fields.String()
     site = fields.Nested(SiteBrief)
     risk_level = fields.Enum(RiskLevel, by_value=True)
-    risk_level_zh = fields.Function(lambda p: p.risk_level.zh)
+    risk_level_zh = fields.Method("_risk_level_zh", metadata={"description": "重大风险 / 较大风险 / 一般风险 / 低风险"})
     location = fields.String()
     supervisor = fields.Nested(UserBrief, allow_none=True)
     active = fields.Boolean()
+
+    def _risk_level_zh(self, post) -> str:
+        return RiskLevel(self.get_attribute(post, "risk_level", None)).zh
 
 
 class PostAdminOut(PostOut):

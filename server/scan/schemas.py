@@ -1,7 +1,7 @@
 import marshmallow as ma
 from marshmallow import fields
 
-from server.checklists.schemas import VersionOut
+from server.checklists.schemas import Serialised, VersionContentOut
 from server.posts.schemas import PostOut
 from sync.periods import Frequency
 from sync.windows import DueState
@@ -23,7 +23,7 @@ class DueScheduleOut(ma.Schema):
     closes_at = fields.AwareDateTime()
     state = fields.Enum(DueState, by_value=True)
     checks_in_period = fields.Integer()
-    version = fields.Nested(VersionOut, metadata={"description": "The checklist version a check must be made with"})
+    version = Serialised(VersionContentOut, metadata={"description": "The checklist version a check must be made with"})
 
 
 class ScanOut(ma.Schema):

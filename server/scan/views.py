@@ -13,4 +13,4 @@ blp = Blueprint("scan", __name__, description="Scan a post's QR code: what is du
 @blp.response(200, ScanOut)
 def scan(token):
     """The post behind a QR token and every schedule due there in its current period."""
-    return services.scan(current().enterprise_id, token)
+    return services.scan(current(), token)

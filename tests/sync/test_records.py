@@ -161,3 +161,16 @@ def test_due_window_is_clamped_to_its_period():
     assert due_state((opens, closes), closes - timedelta(seconds=1), done=False) is DueState.DUE
     assert due_state((opens, closes), opens - timedelta(seconds=1), done=False) is DueState.UPCOMING
     assert due_state((opens, closes), opens - timedelta(seconds=1), done=True) is DueState.DONE
+
+
+def test_current_periods_are_reused_only_while_they_hold():
+    from server.enterprises.calendar import current_periods
+
+    shifts = ("08:00", "20:00")
+    first = current_periods("Asia/Shanghai", shifts, R)  # 10:00 Shanghai, day shift
+    assert current_periods("Asia/Shanghai", shifts, R + timedelta(hours=9, minutes=59)) is first
+    later = current_periods("Asia/Shanghai", shifts, R + timedelta(hours=10))  # 20:00: night shift
+    assert later[Frequency.SHIFT].key == "2026-11-23-S2" and later[Frequency.DAILY].key == "2026-11-23"
+    back = current_periods("Asia/Shanghai", shifts, R - timedelta(days=1))  # a replayed moment
+    assert back[Frequency.DAILY].key == "2026-11-22"
+    assert current_periods("Europe/Berlin", shifts, R)[Frequency.DAILY].start == datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc)
