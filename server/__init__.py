@@ -10,6 +10,7 @@ from server import config as config_module
 from server.clock import SystemClock
 from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
+from server.guards import register_guards
 from server.extensions import Api, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -40,6 +41,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
     app.extensions["zicha.api"] = api
     register_error_handlers(app)
+    register_guards(app)
     _register_blueprints(app, api)
     _register_cli(app)
     return app

@@ -5,10 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# What the suite needs: the project with its dev extras, and PostgreSQL's server binaries.
+# The project with its dev extras.
 python -m pip install -q --disable-pip-version-check -e ".[dev]"
-if ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql poppler-utils >/dev/null
+# What the suite needs from Debian: PostgreSQL's server, poppler (PDF test), Chromium (browser tests).
+if { ! ls -d /usr/lib/postgresql/*/bin >/dev/null 2>&1 || ! command -v chromium >/dev/null; } \
+   && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    postgresql poppler-utils chromium fonts-wqy-microhei >/dev/null
 fi
 
 echo "== SQLite =="
