@@ -353,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bare:  GET /bare/{facts.post_id} (one primary-key read, plain Flask + Flask-SQLAlchemy)")
         print(f"gunicorn --workers {args.workers} each; wrk -t {max(1, min(2, args.connections))} "
               f"-c {args.connections} -d {args.seconds}s; machine: {os.cpu_count()} CPUs, {platform.platform()}")
-        print(f"note: wrk and both servers share this machine; compare figures within one run only.\n", flush=True)
+        print("note: wrk and both servers share this machine; compare figures within one run only.\n", flush=True)
 
         warm = max(1, min(3, args.seconds))
         print(f"warm-up ({warm}s each) …", flush=True)

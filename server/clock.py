@@ -44,10 +44,6 @@ class FrozenClock(Clock):
         return self._now
 
 
-def get_clock() -> Clock:
-    return current_app.extensions["zicha.clock"]
-
-
 def now() -> datetime:
     """The current moment (aware, UTC) according to the app's clock."""
     return current_app.extensions["zicha.clock"].now()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,8 +20,7 @@ from server.accounts.models import MANAGERS, Role
 from server.checklists.models import ChecklistVersion
 from server.checks.models import Check, CheckConflict
 from server.database import get_owned
-from server.enterprises.calendar import period_for
-from server.enterprises.models import Enterprise
+from server.enterprises.calendar import enterprise_period
 from server.errors import ZichaError
 from server.extensions import db
 from server.posts.models import Post
@@ -80,8 +79,7 @@ def submit_check(principal: Principal, record: dict) -> SubmitResult:
         flags.append("version_retired")
     if not schedule.active:
         flags.append("schedule_inactive")
-    enterprise = db.session.get(Enterprise, enterprise_id)
-    period = period_for(enterprise, schedule.frequency, estimate.at)
+    period = enterprise_period(principal.timezone, principal.shifts, schedule.frequency, estimate.at)
     check = Check(
         id=record["id"],
         enterprise_id=enterprise_id,

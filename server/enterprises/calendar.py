@@ -4,7 +4,6 @@ from __future__ import annotations
 import functools
 from datetime import datetime, time
 
-from server.enterprises.models import Enterprise
 from sync.periods import Frequency, Period, parse_shifts, period_of
 
 
@@ -16,10 +15,6 @@ def _shifts(values: tuple[str, ...]) -> tuple[time, ...]:
 def enterprise_period(enterprise_timezone: str, enterprise_shifts: list[str] | tuple[str, ...], frequency: Frequency, moment: datetime) -> Period:
     """The period of ``frequency`` that ``moment`` falls in, in the enterprise's own calendar."""
     return period_of(frequency, moment, enterprise_timezone, _shifts(tuple(enterprise_shifts)))
-
-
-def period_for(enterprise: Enterprise, frequency: Frequency, moment: datetime) -> Period:
-    return enterprise_period(enterprise.timezone, enterprise.shifts, frequency, moment)
 
 
 # (zone, shifts) -> (periods of every frequency, the span in which all of them hold)

@@ -554,7 +554,7 @@ def render_pdf_sheet(labels: list[LabelData], title: str = "") -> bytes:
     title = _clean(title)
 
     page_w, page_h = landscape(A4)
-    page_w_mm, page_h_mm = page_w / mm, page_h / mm
+    page_w_mm = page_w / mm
     gap_x = (page_w_mm - LABELS_PER_PAGE * LABEL_W_MM) / (LABELS_PER_PAGE + 1)
     top_mm = 15.0  # room for the title line
     pages = math.ceil(len(labels) / LABELS_PER_PAGE)
