@@ -11,7 +11,7 @@ from server.clock import SystemClock
 from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
 from server.guards import register_guards
-from server.extensions import Api, db, migrate
+from server.extensions import COMPRESSION_DEFAULTS, Api, compress, db, migrate
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
@@ -36,6 +36,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     configure_engine(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    for key, value in COMPRESSION_DEFAULTS.items():
+        app.config.setdefault(key, value)
+    compress.init_app(app)
     # flask-smorest keeps one OpenAPI spec per Api instance, so each app gets its own.
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
@@ -56,15 +59,19 @@ _API_DESCRIPTION = (
 
 def _register_blueprints(app: Flask, api: Api) -> None:
     from server.accounts.views import blp as accounts_blp
+    from server.changes.views import blp as changes_blp
     from server.checklists.views import blp as checklists_blp
     from server.checks.views import blp as checks_blp
     from server.enterprises.views import blp as enterprises_blp
+    from server.photos.views import blp as photos_blp
+    from server.photos.views import uploads_blp
     from server.posts.views import blp as posts_blp
     from server.public.views import blp as public_blp
+    from server.push.views import blp as push_blp
     from server.scan.views import blp as scan_blp
     from server.schedules.views import blp as schedules_blp
 
-    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp):
+    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp, push_blp, changes_blp, photos_blp, uploads_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(public_blp)
 

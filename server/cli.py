@@ -14,6 +14,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from server.accounts.models import Role
+from server.changes.cli import changes_cli
 from server.extensions import db
 
 
@@ -22,6 +23,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(serve_command)
+    app.cli.add_command(changes_cli)
 
 
 @click.group("enterprise", help="Manage enterprises (tenants).")

@@ -6,6 +6,7 @@ tests (and ``--now`` replays) can freeze or move time without sleeping.
 """
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -47,3 +48,26 @@ class FrozenClock(Clock):
 def now() -> datetime:
     """The current moment (aware, UTC) according to the app's clock."""
     return current_app.extensions["zicha.clock"].now()
+
+
+class OffsetClock(Clock):
+    """Another clock, shifted by a fixed amount: "as of N days ago", for set-up in the past."""
+
+    def __init__(self, base: Clock, offset: timedelta):
+        self.base = base
+        self.offset = offset
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+
+@contextlib.contextmanager
+def shifted(offset: timedelta):
+    """Within the block, the app's clock reads ``offset`` from what it would (e.g. -60 days)."""
+    clocks = current_app.extensions
+    original = clocks["zicha.clock"]
+    clocks["zicha.clock"] = OffsetClock(original, offset)
+    try:
+        yield
+    finally:
+        clocks["zicha.clock"] = original

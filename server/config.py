@@ -46,6 +46,27 @@ def from_environment() -> dict:
         # Device clocks may run a little ahead; more than this is treated as wrong.
         "CLOCK_SKEW_TOLERANCE_SECONDS": _env_int("CLOCK_SKEW_TOLERANCE_SECONDS", 300),
         "DEFAULT_TIMEZONE": _env("DEFAULT_TIMEZONE", "Asia/Shanghai"),
+        # Sync pull: change-log rows (tombstones included) older than this are pruned by
+        # `zicha changes prune`; a device that has not pulled for longer starts over with a snapshot.
+        "CHANGE_RETENTION_DAYS": _env_int("CHANGE_RETENTION_DAYS", 30),
+        # Photos (server/photos): storage, limits and the tus upload area.
+        "PHOTO_STORAGE": _env("PHOTO_STORAGE", "local"),  # "local" or "s3"
+        "PHOTO_DIR": _env("PHOTO_DIR", str(_INSTANCE / "photos")),  # local storage; outside any web root
+        # Bodies being received and unfinished tus uploads; local disk even when storage is S3.
+        "PHOTO_TEMP_DIR": _env("PHOTO_TEMP_DIR", str(_INSTANCE / "photo-uploads")),
+        "PHOTO_MAX_BYTES": _env_int("PHOTO_MAX_BYTES", 25 * 1024 * 1024),
+        "PHOTO_MAX_PIXELS": _env_int("PHOTO_MAX_PIXELS", 50_000_000),
+        "PHOTO_DISPLAY_PX": _env_int("PHOTO_DISPLAY_PX", 1600),
+        "PHOTO_THUMB_PX": _env_int("PHOTO_THUMB_PX", 320),
+        "PHOTO_UPLOAD_TTL_HOURS": _env_int("PHOTO_UPLOAD_TTL_HOURS", 24),
+        # Unfinished tus uploads one user may hold at once (each reserves up to PHOTO_MAX_BYTES of disk).
+        "PHOTO_MAX_OPEN_UPLOADS": _env_int("PHOTO_MAX_OPEN_UPLOADS", 20),
+        "PHOTO_S3_BUCKET": _env("PHOTO_S3_BUCKET"),
+        "PHOTO_S3_PREFIX": _env("PHOTO_S3_PREFIX", ""),
+        "PHOTO_S3_ENDPOINT_URL": _env("PHOTO_S3_ENDPOINT_URL"),  # empty: AWS itself
+        "PHOTO_S3_REGION": _env("PHOTO_S3_REGION", "us-east-1"),
+        "PHOTO_S3_ACCESS_KEY_ID": _env("PHOTO_S3_ACCESS_KEY_ID"),  # empty: boto3's own credential chain
+        "PHOTO_S3_SECRET_ACCESS_KEY": _env("PHOTO_S3_SECRET_ACCESS_KEY"),
         "JSON_AS_ASCII": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "Zicha API",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import marshmallow as ma
+from sqlalchemy import exc as sa_exc
 from flask import Flask, request
 from werkzeug.exceptions import HTTPException
 
@@ -29,6 +30,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     # 400
     "bad_request": ErrorKind(400, "请求格式错误", "The request is malformed"),
     "invalid_json": ErrorKind(400, "请求体不是有效的 JSON", "The request body is not valid JSON"),
+    "invalid_cursor": ErrorKind(400, "同步游标无效，请不带游标重新拉取", "The sync cursor is not valid; pull again without one"),
     # 401 / 403
     "unauthorized": ErrorKind(401, "需要登录", "Sign-in required"),
     "invalid_token": ErrorKind(401, "令牌无效、已过期或已吊销", "The token is invalid, expired or revoked"),
@@ -50,6 +52,16 @@ CATALOGUE: dict[str, ErrorKind] = {
     "version_mismatch": ErrorKind(422, "检查表版本与排查计划不符", "The checklist version does not belong to this schedule's checklist"),
     "schedule_inactive": ErrorKind(422, "该排查计划已停用", "This schedule is not active"),
     "checklist_not_published": ErrorKind(422, "检查表尚未发布版本", "The checklist has no published version"),
+    # photos and resumable uploads (server/photos)
+    "hash_mismatch": ErrorKind(422, "照片内容与其 SHA-256 不符", "The photo's bytes do not match its SHA-256"),
+    "image_invalid": ErrorKind(422, "图片已损坏、不完整或夹带其他数据", "The image is corrupt, truncated or carries other data"),
+    "image_too_many_pixels": ErrorKind(422, "图片像素过多", "The image has too many pixels"),
+    "image_too_large": ErrorKind(413, "照片文件过大", "The photo file is too large"),
+    "upload_expired": ErrorKind(410, "上传已过期，请重新开始", "The upload has expired; start it again"),
+    "upload_offset_mismatch": ErrorKind(409, "上传偏移量与服务器不一致", "Upload-Offset does not match the server's offset"),
+    "upload_length_exceeded": ErrorKind(413, "数据超出声明的上传长度", "The data goes past the declared Upload-Length"),
+    "checksum_mismatch": ErrorKind(460, "分片校验和不符，未写入", "The chunk's checksum does not match; it was not stored"),
+    "tus_version_unsupported": ErrorKind(412, "不支持的 tus 协议版本", "Unsupported tus protocol version"),
     # 429 / 5xx
     "rate_limited": ErrorKind(429, "请求过于频繁", "Too many requests"),
     "internal_error": ErrorKind(500, "服务器内部错误", "Internal server error"),
@@ -147,5 +159,10 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_exception_response(exc)
+        if isinstance(exc, sa_exc.OperationalError):
+            # The database is down, locked past its timeout or failed over: nothing of this
+            # request was committed, and the client may safely send it again.
+            app.logger.warning("database unavailable: %s", exc)
+            return error_response("service_unavailable", headers={"Retry-After": "5"})
         app.logger.exception("unhandled error")
         return error_response("internal_error")

@@ -119,7 +119,25 @@ class CheckRecordSchema(ma.Schema):
     note = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
 
 
-_RECORD = CheckRecordSchema()
+
+def canonical_record(record: dict) -> dict:
+    """A loaded check record as plain JSON values, in the shape :class:`CheckRecordSchema` dumps.
+
+    Written out by hand because it runs for every record of every push (a schema dump costs
+    five times as much); ``tests/sync/test_records.py`` holds it equal to the schema's dump.
+    ``performed_at`` becomes a POSIX timestamp, so the offset the device wrote does not matter.
+    """
+    return {
+        "id": str(record["id"]),
+        "schedule_id": record["schedule_id"],
+        "checklist_version_id": record["checklist_version_id"],
+        "performed_at": record["performed_at"].timestamp(),
+        "answers": [
+            {"item_id": a["item_id"], "value": a["value"], "note": a.get("note", ""), "photos": list(a.get("photos", ()))}
+            for a in record["answers"]
+        ],
+        "note": record.get("note", ""),
+    }
 
 
 def content_hash(record: dict) -> str:
@@ -127,10 +145,9 @@ def content_hash(record: dict) -> str:
 
     Two sends of the same check hash the same even if the device re-serialised it (key order,
     spacing, the offset it wrote its time in), and any change to what was answered changes it.
+    Identity and clock fields (``device_seq``, boot id, uptime) are not content.
     """
-    canonical = _RECORD.dump(record)
-    canonical["performed_at"] = record["performed_at"].timestamp()
-    blob = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    blob = json.dumps(canonical_record(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -220,3 +237,4 @@ def evaluate_answers(items: list[dict], answers: list[dict]) -> Evaluation:
             {"item_id": item["id"], "value": value, "ok": ok, "note": answer.get("note", ""), "photos": list(photos)}
         )
     return result
+

@@ -8,6 +8,7 @@ so what is tested is what ships. Time comes from a FrozenClock; no test reads th
 from __future__ import annotations
 
 import os
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -17,6 +18,7 @@ from argon2 import PasswordHasher
 from server import create_app
 from server.clock import FrozenClock
 from server.extensions import db
+from werkzeug.serving import make_server
 
 # 10:00 on Monday 2026-11-23 in Shanghai.
 T0 = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
@@ -39,7 +41,7 @@ def database_url(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def app(database_url, tmp_path_factory):
     from flask_migrate import upgrade
 
     app = create_app(
@@ -48,6 +50,10 @@ def app(database_url):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "CLOCK": FrozenClock(T0),
             "PUBLIC_BASE_URL": "https://zicha.example.cn",
+            # Photos never land in ./instance from a test run; photo_dirs gives a test its own.
+            "PHOTO_STORAGE": "local",
+            "PHOTO_DIR": str(tmp_path_factory.mktemp("photos")),
+            "PHOTO_TEMP_DIR": str(tmp_path_factory.mktemp("photo-tmp")),
         }
     )
     with app.app_context():
@@ -114,3 +120,27 @@ def world(app, clock):
         db.session.remove()
     clock.set(T0)
     return result
+
+
+@pytest.fixture
+def photo_dirs(app, tmp_path, monkeypatch):
+    """Fresh photo storage and temp folders for this test (so "nothing was stored" can be checked
+    by listing real folders); the app's config points at them for the test's duration."""
+    dirs = {"PHOTO_DIR": tmp_path / "photos", "PHOTO_TEMP_DIR": tmp_path / "photo-tmp"}
+    for key, path in dirs.items():
+        monkeypatch.setitem(app.config, key, str(path))
+    monkeypatch.setitem(app.config, "PHOTO_STORAGE", "local")
+    return dirs
+
+
+@pytest.fixture
+def live_server(app, clock):
+    """The app on a real threaded HTTP server on 127.0.0.1, for this test (browsers, tus and
+    sync clients talk to it as a phone would)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()

@@ -32,6 +32,8 @@ class Check(db.Model):
     checklist_version_id: Mapped[int] = mapped_column(sa.ForeignKey("checklist_versions.id"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     device_id: Mapped[int | None] = mapped_column(sa.ForeignKey("devices.id"))
+    # The device's own counter for the record (sync push); None for a check sent online.
+    device_seq: Mapped[int | None] = mapped_column(sa.BigInteger)
     frequency: Mapped[Frequency] = mapped_column(sa.Enum(Frequency, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e]))
     period_key: Mapped[str] = mapped_column(sa.String(32))
     # performed_at is the server's estimate of when the check was really done; device_time is
@@ -67,3 +69,18 @@ class CheckConflict(db.Model):
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     payload: Mapped[dict] = mapped_column(sa.JSON)
     received_at: Mapped[datetime]
+
+
+class CheckPhoto(db.Model):
+    """A photo slot of a check: one SHA-256 the check's answers name.
+
+    A check is ``complete`` once a photo with each of its slots' digests has arrived in its
+    enterprise, ``awaiting_photos`` until then. Records and photos arrive in either order.
+    """
+
+    __tablename__ = "check_photos"
+    __table_args__ = (sa.Index("ix_check_photos_enterprise_sha256", "enterprise_id", "sha256"),)
+
+    check_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("checks.id"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))

@@ -8,9 +8,12 @@ production data.
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import current_app
 
+from server import clock
 from server.accounts.models import Role
 from server.accounts.services import create_user, list_users
 from server.checklists.services import create_checklist
@@ -243,8 +246,21 @@ def demo_exists() -> bool:
     return db.session.scalar(sa.select(Enterprise.id).where(Enterprise.code == DEMO_CODE)) is not None
 
 
+SET_UP_DAYS_AGO = 60
+
+
 def load_demo() -> Enterprise:
-    """Create the demo enterprise with its sites, users, posts, checklists and schedules (flush only)."""
+    """Create the demo enterprise with its sites, users, posts, checklists and schedules (flush only).
+
+    It is set up as of ``SET_UP_DAYS_AGO`` days ago, as a real enterprise would have been: a
+    device (or the simulator, ``python -m sync simulate``) may then make checks for past days
+    without predating the checklist versions they answer.
+    """
+    with clock.shifted(timedelta(days=-SET_UP_DAYS_AGO)):
+        return _set_up()
+
+
+def _set_up() -> Enterprise:
     enterprise = create_enterprise(**ENTERPRISE)
     eid = enterprise.id
     users = {u: create_user(eid, u, name, role, DEMO_PASSWORD) for u, name, role in USERS}

@@ -1,0 +1,227 @@
+#!/usr/bin/env python
+"""Benchmark: sync push ingest in checks per second on gunicorn, next to a bare executemany endpoint.
+
+    python bench/bench_push.py [--batch 50] [--batches 200] [--workers 2] [--clients 4] [--rounds 2]
+
+What it does, all on this machine and in this one run:
+
+1. makes a throwaway SQLite database (``zicha db upgrade`` + ``zicha demo``), signs a demo
+   worker in on a device, and reads the demo's schedules and checklist versions;
+2. builds push bodies the way a device sends them (protocol v1, gzip): ``--batch`` checks per
+   push, built by the reference client's
+   :func:`sync.simulate.synthetic_records` (every item answered, some failed, photo digests named)
+   and :func:`sync.simulate.push_bodies`; fresh ids for every run;
+3. starts the Zicha server and ``bench/bare_push_app.py`` (parse the same body, one sqlite3
+   ``executemany`` of the same columns, no rules) on gunicorn with the same worker count;
+4. sends all batches from ``--clients`` threads, alternating bare / zicha runs, and prints the
+   checks per second of each, the ratio zicha / bare, and the bytes on the wire per check
+   (request and answer bodies as sent — gzip both ways — and with HTTP headers).
+
+It prints figures; it is not a pass/fail test. Targets: ratio ≥ 0.5, ≤ 515 bytes per check.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(BENCH.parent))
+
+from bench_scan import BenchError, DEVICE, Server, http_json, prepare_database, read_demo  # noqa: E402
+from sync.simulate import push_bodies, synthetic_records  # noqa: E402
+from sync.timing import Reading  # noqa: E402
+
+TARGET_RATIO = 0.5
+TARGET_BYTES = 515
+
+
+@dataclass
+class Target:
+    schedule_id: int
+    version_id: int
+    items: list
+
+
+def read_targets(db_path: Path, enterprise: str) -> list[Target]:
+    con = sqlite3.connect(db_path)
+    try:
+        rows = con.execute(
+            "SELECT s.id, v.id, v.items FROM schedules s JOIN checklists c ON c.id = s.checklist_id "
+            "JOIN checklist_versions v ON v.id = c.current_version_id JOIN enterprises e ON e.id = s.enterprise_id "
+            "WHERE e.code = ? AND s.active ORDER BY s.id",
+            (enterprise,),
+        ).fetchall()
+    finally:
+        con.close()
+    if not rows:
+        raise BenchError("the demo has no active schedule with a published version")
+    return [Target(sid, vid, json.loads(items)) for sid, vid, items in rows]
+
+
+def build_bodies(targets: list[Target], batches: int, batch: int, now: datetime) -> list[bytes]:
+    """``batches`` gzip push bodies of ``batch`` checks each, as the reference client sends them:
+    one device, offline for the last hours, its checks spread over the demo's schedules."""
+    n = batches * batch
+    seed = random.getrandbits(48)  # fresh ids every run: the same ids again would be duplicates
+    start = now - timedelta(seconds=n + 60)
+    boot = f"bench{seed:011x}"[-16:]
+    per_target = [
+        synthetic_records(
+            n // len(targets) + 1, schedule_id=t.schedule_id, version={"id": t.version_id, "items": t.items},
+            start=start, boot_id=boot, seed=seed + i, spacing=timedelta(seconds=len(targets)),
+        )
+        for i, t in enumerate(targets)
+    ]
+    records = sorted((r for group in per_target for r in group), key=lambda r: r["uptime_ms"])[:n]
+    for seq, record in enumerate(records, 1):
+        record["device_seq"] = seq
+    sent = Reading(boot, 3_600_000 + int((now - start) / timedelta(milliseconds=1)), now)
+    return [encoded.body for encoded in push_bodies(records, sent=sent, batch=batch)]
+
+
+@dataclass
+class RunResult:
+    label: str
+    checks_per_s: float
+    body_bytes: int
+    wire_bytes: int
+    checks: int
+
+
+def run(label: str, port: int, path: str, token: str | None, bodies: list[bytes], batch: int, clients: int) -> RunResult:
+    lock = threading.Lock()
+    totals = {"body": 0, "wire": 0, "errors": []}
+    queue = list(bodies)
+
+    def worker():
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Accept-Encoding": "gzip"}
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+            con = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            con.request("POST", path, body=body, headers=headers)
+            resp = con.getresponse()
+            answer = resp.read()
+            con.close()
+            request_head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {len(body)}\r\n" + "".join(
+                f"{k}: {v}\r\n" for k, v in headers.items()
+            ) + "\r\n"
+            response_head = "HTTP/1.1 200 OK\r\n" + "".join(f"{k}: {v}\r\n" for k, v in resp.getheaders()) + "\r\n"
+            with lock:
+                if resp.status != 200:
+                    totals["errors"].append(f"{resp.status} {answer[:300]!r}")
+                totals["body"] += len(body) + len(answer)
+                totals["wire"] += len(body) + len(answer) + len(request_head) + len(response_head)
+
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    if totals["errors"]:
+        raise BenchError(f"{label}: {len(totals['errors'])} pushes failed, e.g. {totals['errors'][0]}")
+    checks = len(bodies) * batch
+    return RunResult(label, checks / elapsed, totals["body"] // checks, totals["wire"] // checks, checks)
+
+
+def verify(port: int, token: str, body: bytes) -> None:
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    con.request("POST", "/api/v1/sync/push", body=body, headers={
+        "Content-Type": "application/json", "Content-Encoding": "gzip", "Authorization": f"Bearer {token}"})
+    resp = con.getresponse()
+    answer = json.loads(resp.read())
+    if resp.status != 200:
+        raise BenchError(f"the push answered {resp.status}: {answer}")
+    kinds = {r["result"] for r in answer["results"]}
+    if not kinds <= {"accepted", "awaiting_photos"}:
+        raise BenchError(f"the sample push was not accepted — refusing to benchmark errors: {answer['results'][:2]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--batch", type=int, default=50, help="checks per push (default 50)")
+    parser.add_argument("--batches", type=int, default=200, help="pushes per run (default 200)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
+    parser.add_argument("--rounds", type=int, default=2, help="measured runs of each, alternating (default 2)")
+    args = parser.parse_args(argv)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    servers: list[Server] = []
+    tmp = Path(tempfile.mkdtemp(prefix="zicha-bench-push-"))
+    try:
+        print(f"preparing the demo database in {tmp} …", flush=True)
+        env = prepare_database(tmp)
+        facts = read_demo(tmp / "bench.db")
+        targets = read_targets(tmp / "bench.db", facts.enterprise)
+        from server.demo.data import DEMO_PASSWORD
+
+        zicha = Server("zicha", "server.wsgi:app", args.workers, env, tmp)
+        bare = Server("bare", "bare_push_app:app", args.workers, env, tmp, ["--pythonpath", str(BENCH)])
+        servers += [zicha, bare]
+        zicha.wait_ready("/api/v1/openapi.json")
+        bare.wait_ready("/bare/push")
+        status, signed = http_json("POST", zicha.base + "/api/v1/auth/sign-in", {
+            "enterprise": facts.enterprise, "username": facts.worker, "password": DEMO_PASSWORD, "device": DEVICE})
+        if status not in (200, 201):
+            raise BenchError(f"sign-in failed: {status} {signed}")
+        token = signed["token"]
+        now = datetime.now(timezone.utc)
+        verify(zicha.port, token, build_bodies(targets, 1, args.batch, now)[0])
+        items = sum(len(t.items) for t in targets) / len(targets)
+        print(f"push:  POST /api/v1/sync/push, {args.batch} checks per push (~{items:.1f} answers each), gzip both ways")
+        print(f"bare:  POST /bare/push, same body, json + one sqlite3 executemany of the same columns")
+        print(f"{args.batches} pushes per run from {args.clients} threads; gunicorn --workers {args.workers} each; "
+              f"machine: {os.cpu_count()} CPUs, {platform.platform()}\n", flush=True)
+
+        run("warm-up", bare.port, "/bare/push", None, build_bodies(targets, 20, args.batch, now), args.batch, args.clients)
+        run("warm-up", zicha.port, "/api/v1/sync/push", token, build_bodies(targets, 20, args.batch, now), args.batch, args.clients)
+        results: dict[str, list[RunResult]] = {"bare": [], "push": []}
+        for round_no in range(1, args.rounds + 1):
+            for label, server, path, tok in (("bare", bare, "/bare/push", None), ("push", zicha, "/api/v1/sync/push", token)):
+                bodies = build_bodies(targets, args.batches, args.batch, now)
+                r = run(label, server.port, path, tok, bodies, args.batch, args.clients)
+                results[label].append(r)
+                print(f"  round {round_no} {label:<4} {r.checks_per_s:9.0f} checks/s  {r.body_bytes:5d} body bytes/check  "
+                      f"{r.wire_bytes:5d} with headers  ({r.checks} checks)", flush=True)
+        best_bare = max(results["bare"], key=lambda r: r.checks_per_s)
+        best_push = max(results["push"], key=lambda r: r.checks_per_s)
+        ratio = best_push.checks_per_s / best_bare.checks_per_s
+        print()
+        print(f"best of {args.rounds}: bare {best_bare.checks_per_s:.0f} checks/s, push {best_push.checks_per_s:.0f} checks/s")
+        print(f"ratio push/bare = {ratio:.2f}  ({'meets' if ratio >= TARGET_RATIO else 'BELOW'} the target of {TARGET_RATIO})")
+        print(f"bytes on the wire per check (push): {best_push.body_bytes} in bodies, {best_push.wire_bytes} with HTTP headers  "
+              f"({'meets' if best_push.wire_bytes <= TARGET_BYTES else 'ABOVE'} the target of {TARGET_BYTES})")
+        return 0
+    except BenchError as err:
+        print(f"benchmark aborted: {err}", file=sys.stderr)
+        return 1
+    finally:
+        for server in servers:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Photo evidence: content-addressed photos, the image pipeline, storage and tus uploads."""
