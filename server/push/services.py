@@ -7,8 +7,10 @@ go in; every record gets a result, which acknowledges it. Checks go through
 :func:`server.checks.ingest.ingest_checks`, the same path as ``POST /checks``.
 
 The device's ``device_seq`` counter is tracked in :class:`~server.push.models.DeviceSeq`. Its
-row is written first in the transaction, which also serialises pushes from one device (a row
-lock on PostgreSQL, the write lock on SQLite) so the gap bookkeeping never loses an update.
+row is locked and updated last, after the records are written (a row lock on PostgreSQL, the
+database's write lock on SQLite), so the gap bookkeeping never loses an update while the
+write lock is held only for the writes: everything before them — reading what exists, judging
+each record — runs before the transaction takes it, and two workers can judge side by side.
 """
 from __future__ import annotations
 
@@ -40,7 +42,6 @@ def push(principal: Principal, envelope: dict) -> PushAnswer:
     """Store what can be stored of one batch and say, per record, what became of it."""
     now = clock.now()
     raw_records = envelope["records"]
-    seq_row = _lock_device_seq(principal, now)
 
     results: list[dict | None] = [None] * len(raw_records)
     checks, check_indexes, seqs = [], [], []
@@ -68,6 +69,7 @@ def push(principal: Principal, envelope: dict) -> PushAnswer:
         results[index] = _result(index, str(record["id"]), outcome)
 
     device_seq = None
+    seq_row = _lock_device_seq(principal, now)
     if seq_row is not None:
         _note_seqs(seq_row, seqs, now)
         device_seq = {"highest": seq_row.highest, "gaps": [[first, last] for first, last, _ in seq_row.gaps]}
@@ -107,7 +109,7 @@ def _rejected(index: int, raw: dict, error: ZichaError) -> dict:
 
 
 def _lock_device_seq(principal: Principal, now: datetime) -> DeviceSeq | None:
-    """The device's counter row, created if new, locked for this transaction (written first)."""
+    """The device's counter row, created if new, locked until the transaction ends."""
     if principal.device_id is None:
         return None
     dialect = db.session.get_bind().dialect.name

@@ -460,3 +460,64 @@ def test_broken_or_unknown_encodings_are_clear_errors(app, client, world, data, 
 def test_push_needs_a_live_token(client, world, phone):
     body = phone.envelope([phone.check(world.a.schedules["daily"], world.a.version_id)])
     assert client.post("/api/v1/sync/push", json=body).status_code == 401
+
+
+# -- photos before and after their check ----------------------------------------------------------
+
+
+def _jpeg(color) -> tuple[bytes, str]:
+    import hashlib
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(out, "JPEG")
+    data = out.getvalue()
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _put_photo(client, tenant, data, digest):
+    return client.put(f"/api/v1/photos/{digest}", data=data, headers={**tenant.auth(), "Content-Type": "image/jpeg"})
+
+
+def test_a_photo_that_arrived_before_its_check(app, client, world, phone, photo_dirs):
+    data, digest = _jpeg((200, 30, 30))
+    assert _put_photo(client, world.a, data, digest).status_code == 201
+    answers = good_answers()
+    answers[2]["photos"] = [digest]
+    r = push(client, world.a, phone.envelope([phone.check(world.a.schedules["daily"], world.a.version_id, answers)]))
+    result = r.json["results"][0]
+    assert result["result"] == "accepted" and result["status"] == "complete" and "missing_photos" not in result
+    assert count(app, CheckPhoto) == 1
+
+
+def test_photos_after_their_check_complete_it_one_by_one(app, client, world, phone, photo_dirs):
+    (first, first_digest), (second, second_digest) = _jpeg((200, 30, 30)), _jpeg((30, 30, 200))
+    answers = good_answers()
+    answers[2]["photos"] = [first_digest, second_digest]
+    answers[0]["photos"] = [first_digest]  # the same photo named twice is one slot
+    record = phone.check(world.a.schedules["daily"], world.a.version_id, answers)
+    r = push(client, world.a, phone.envelope([record]))
+    assert r.json["results"][0]["missing_photos"] == [first_digest, second_digest]
+    assert count(app, CheckPhoto) == 2
+
+    assert _put_photo(client, world.a, first, first_digest).status_code == 201
+    again = push(client, world.a, phone.envelope([record]))  # the device asks again what is missing
+    assert again.json["results"][0]["result"] == "duplicate"
+    assert again.json["results"][0]["missing_photos"] == [second_digest]
+    assert client.get(f"/api/v1/checks/{record['id']}", headers=world.a.auth()).json["status"] == "awaiting_photos"
+
+    assert _put_photo(client, world.a, second, second_digest).status_code == 201
+    assert client.get(f"/api/v1/checks/{record['id']}", headers=world.a.auth()).json["status"] == "complete"
+    final = push(client, world.a, phone.envelope([record]))
+    assert final.json["results"][0]["status"] == "complete" and "missing_photos" not in final.json["results"][0]
+
+
+def test_another_enterprises_photo_does_not_complete_a_check(app, client, world, phone, photo_dirs):
+    data, digest = _jpeg((10, 200, 10))
+    assert _put_photo(client, world.b, data, digest).status_code == 201
+    answers = good_answers()
+    answers[2]["photos"] = [digest]
+    r = push(client, world.a, phone.envelope([phone.check(world.a.schedules["daily"], world.a.version_id, answers)]))
+    assert r.json["results"][0]["result"] == "awaiting_photos"
