@@ -14,7 +14,11 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from server.accounts.models import Role
+from server.alerts.cli import alerts_cli
 from server.changes.cli import changes_cli
+from server.misses.cli import misses_cli
+from server.notifications.cli import notifications_cli
+from server.jobs.cli import jobs_cli
 from server.extensions import db
 
 
@@ -24,6 +28,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(serve_command)
     app.cli.add_command(changes_cli)
+    app.cli.add_command(alerts_cli)
+    app.cli.add_command(misses_cli)
+    app.cli.add_command(notifications_cli)
+    app.cli.add_command(jobs_cli)
 
 
 @click.group("enterprise", help="Manage enterprises (tenants).")

@@ -49,6 +49,15 @@ def from_environment() -> dict:
         # Sync pull: change-log rows (tombstones included) older than this are pruned by
         # `zicha changes prune`; a device that has not pulled for longer starts over with a snapshot.
         "CHANGE_RETENTION_DAYS": _env_int("CHANGE_RETENTION_DAYS", 30),
+        # Missed checks (server/misses): a period is judged this long after it closes, so a check
+        # done on time and synced a little late is not a miss; the first sweep ever looks back
+        # this many days (not to the beginning of time).
+        "MISS_GRACE_MINUTES": _env_int("MISS_GRACE_MINUTES", 120),
+        "MISS_LOOKBACK_DAYS": _env_int("MISS_LOOKBACK_DAYS", 7),
+        # Periodic jobs (misses, escalation, delivery, digests) in every served process, claimed
+        # through database leases so they never double; 0 when only a systemd timer should run them.
+        "JOBS_ENABLED": _env_bool("JOBS", True),
+        "JOBS_TICK_SECONDS": _env_int("JOBS_TICK_SECONDS", 5),
         # Photos (server/photos): storage, limits and the tus upload area.
         "PHOTO_STORAGE": _env("PHOTO_STORAGE", "local"),  # "local" or "s3"
         "PHOTO_DIR": _env("PHOTO_DIR", str(_INSTANCE / "photos")),  # local storage; outside any web root
@@ -67,6 +76,18 @@ def from_environment() -> dict:
         "PHOTO_S3_REGION": _env("PHOTO_S3_REGION", "us-east-1"),
         "PHOTO_S3_ACCESS_KEY_ID": _env("PHOTO_S3_ACCESS_KEY_ID"),  # empty: boto3's own credential chain
         "PHOTO_S3_SECRET_ACCESS_KEY": _env("PHOTO_S3_SECRET_ACCESS_KEY"),
+        # Notifications (server/notifications): the delivery worker's retries, and the SMTP relay
+        # e-mail channels send through (the server's, not the tenant's: see the README).
+        "NOTIFY_MAX_ATTEMPTS": _env_int("NOTIFY_MAX_ATTEMPTS", 8),
+        "NOTIFY_BACKOFF_SECONDS": _env_int("NOTIFY_BACKOFF_SECONDS", 30),
+        "NOTIFY_BACKOFF_MAX_SECONDS": _env_int("NOTIFY_BACKOFF_MAX_SECONDS", 3600),
+        "NOTIFY_TIMEOUT_SECONDS": _env_int("NOTIFY_TIMEOUT_SECONDS", 5),
+        "SMTP_HOST": _env("SMTP_HOST"),  # empty: e-mail channels cannot be created
+        "SMTP_PORT": _env_int("SMTP_PORT", 25),
+        "SMTP_SECURITY": _env("SMTP_SECURITY", "starttls"),  # none, starttls or ssl
+        "SMTP_USERNAME": _env("SMTP_USERNAME"),
+        "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
+        "SMTP_FROM": _env("SMTP_FROM", "zicha@localhost"),
         "JSON_AS_ASCII": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "Zicha API",

@@ -43,6 +43,9 @@ CATALOGUE: dict[str, ErrorKind] = {
     # 409
     "id_conflict": ErrorKind(409, "该记录编号已被不同内容使用；以首次提交为准", "This record id was already used with different content; the first stays"),
     "conflict": ErrorKind(409, "与现有数据冲突", "Conflicts with existing data"),
+    "alert_already_acknowledged": ErrorKind(409, "该提醒已被确认", "This alert was already acknowledged"),
+    "alert_already_resolved": ErrorKind(409, "该提醒已处理完毕", "This alert was already resolved"),
+    "pause_ended": ErrorKind(409, "该暂停已经结束", "This pause has already ended"),
     # 413 / 415
     "payload_too_large": ErrorKind(413, "请求体过大", "The request body is too large"),
     "unsupported_media_type": ErrorKind(415, "不支持的内容类型", "Unsupported content type"),
@@ -52,6 +55,9 @@ CATALOGUE: dict[str, ErrorKind] = {
     "version_mismatch": ErrorKind(422, "检查表版本与排查计划不符", "The checklist version does not belong to this schedule's checklist"),
     "schedule_inactive": ErrorKind(422, "该排查计划已停用", "This schedule is not active"),
     "checklist_not_published": ErrorKind(422, "检查表尚未发布版本", "The checklist has no published version"),
+    # notifications (server/notifications)
+    "smtp_not_configured": ErrorKind(422, "服务器未配置邮件发送（SMTP），无法使用邮件渠道", "The server has no SMTP relay configured; e-mail channels cannot be used"),
+    "channel_inactive": ErrorKind(422, "该通知渠道已停用", "This notification channel is not active"),
     # photos and resumable uploads (server/photos)
     "hash_mismatch": ErrorKind(422, "照片内容与其 SHA-256 不符", "The photo's bytes do not match its SHA-256"),
     "image_invalid": ErrorKind(422, "图片已损坏、不完整或夹带其他数据", "The image is corrupt, truncated or carries other data"),

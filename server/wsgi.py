@@ -1,7 +1,16 @@
 """WSGI entry point for gunicorn: ``gunicorn server.wsgi:app``.
 
-Each worker imports this after the fork, so each opens its own database connections.
+Each worker imports this after the fork, so each opens its own database connections, and each
+starts the periodic-job runner (unless ``ZICHA_JOBS=0``): the missed-check sweep, escalation,
+digests and notification delivery run while the server runs, claimed through database leases
+so that several workers never run a job twice at once.
 """
 from server import create_app
 
 app = create_app()
+
+if app.config["JOBS_ENABLED"]:
+    from server.jobs.services import Runner
+    from server.jobs.tasks import JOBS
+
+    runner = Runner(app, JOBS, app.config["JOBS_TICK_SECONDS"]).start()

@@ -35,6 +35,7 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+    locale: Mapped[str] = mapped_column(sa.String(8), default="zh", server_default="zh")  # "zh" or "en": digests, notifications
 
 
 class Device(db.Model):

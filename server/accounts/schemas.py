@@ -24,6 +24,11 @@ class UserOut(ma.Schema):
     role = fields.Enum(Role, by_value=True)
     phone = fields.String(allow_none=True)
     active = fields.Boolean()
+    locale = fields.String(metadata={"description": "zh or en: the language of digests and notifications"})
+
+
+class MePatch(ma.Schema):
+    locale = fields.String(required=True, validate=validate.OneOf(["zh", "en"]))
 
 
 class UserBrief(ma.Schema):

@@ -129,5 +129,14 @@ def list_devices(enterprise_id: int) -> list[Device]:
     return list(db.session.scalars(sa.select(Device).where(Device.enterprise_id == enterprise_id).order_by(Device.id)))
 
 
+def update_me(enterprise_id: int, user_id: int, changes: dict) -> User:
+    """Change the caller's own preferences (today: ``locale``, the language of their digests)."""
+    user = get_owned(User, user_id, enterprise_id)
+    for key, value in changes.items():
+        setattr(user, key, value)
+    db.session.flush()
+    return user
+
+
 def list_users(enterprise_id: int) -> list[User]:
     return list(db.session.scalars(sa.select(User).where(User.enterprise_id == enterprise_id).order_by(User.id)))

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from server.accounts import services
 from server.accounts.auth import current, require
 from server.accounts.models import Role, User
-from server.accounts.schemas import DeviceOut, SignInIn, SignInOut, UserIn, UserOut
+from server.accounts.schemas import DeviceOut, MePatch, SignInIn, SignInOut, UserIn, UserOut
 from server.database import commits, get_owned
 
 blp = Blueprint("accounts", __name__, description="Sign-in, users and devices")
@@ -40,6 +40,16 @@ def sign_out():
 def me():
     """The signed-in user."""
     return get_owned(User, current().user_id, current().enterprise_id)
+
+
+@blp.route("/auth/me", methods=["PATCH"])
+@require()
+@blp.arguments(MePatch)
+@blp.response(200, UserOut)
+@commits
+def update_me(data):
+    """Change the signed-in user's own preferences: ``locale`` (zh or en)."""
+    return services.update_me(current().enterprise_id, current().user_id, data)
 
 
 @blp.route("/users")

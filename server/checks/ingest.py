@@ -39,6 +39,7 @@ from server.checks.models import Check, CheckConflict, CheckPhoto
 from server.enterprises.calendar import enterprise_period
 from server.errors import ZichaError
 from server.extensions import db
+from server.misses.services import Arrival, checks_arrived
 from server.schedules.models import Schedule
 from sync.records import CheckRecordSchema, content_hash, evaluate_answers
 from sync.timing import Anchor, Reading, estimate_performed_at
@@ -150,6 +151,8 @@ def ingest_checks(
     inserted: set[uuid.UUID] = set()
     if new_rows:
         inserted = set(db.session.scalars(_insert_ignoring_existing(Check.__table__).returning(Check.id), new_rows))
+        # A check for a period already recorded as missed corrects that record (done late, synced late).
+        checks_arrived(enterprise_id, [Arrival(r["schedule_id"], r["period_key"], r["id"], r["performed_at"], r["received_at"]) for r in new_rows if r["id"] in inserted])
         slot_rows = [
             {"check_id": check_id, "sha256": digest, "enterprise_id": enterprise_id}
             for check_id, photos in new_slots.items()

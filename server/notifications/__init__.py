@@ -1,0 +1,1 @@
+"""Notifications: channels per enterprise, the transactional outbox, and the delivery worker."""
