@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.dialects import postgresql, sqlite
 
 from server.errors import ZichaError
 from server.extensions import db
@@ -53,6 +54,26 @@ def commits(view):
         return result
 
     return wrapper
+
+
+def dialect_insert(table: sa.Table):
+    """An ``INSERT`` in the session's dialect, for its ``ON CONFLICT … DO NOTHING``.
+
+    Both databases speak it (SQLite ≥ 3.24, PostgreSQL ≥ 9.5), but SQLAlchemy builds the clause
+    per dialect. It is how idempotent writes here survive a concurrent writer: the loser's row
+    is skipped instead of failing the transaction. (With psycopg the rowcount of such an insert
+    is not reliable; use ``RETURNING`` to learn what went in.)
+    """
+    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def page_of(model, query: sa.Select, clauses: list, page: int, page_size: int) -> tuple[list, int]:
+    """One page of ``query`` (already ordered) under ``clauses``, and how many rows match in all
+    — what every paginated listing answers (flask-smorest puts the total in ``X-Pagination``)."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*clauses))
+    rows = db.session.scalars(query.where(*clauses).limit(page_size).offset((page - 1) * page_size))
+    return list(rows), total
 
 
 def get_owned(model: type[M], ident: Any, enterprise_id: int) -> M:

@@ -21,10 +21,10 @@ from server.alerts.services import chains_of, notify
 from server.checks.models import Check
 from server.enterprises.calendar import enterprise_period
 from server.enterprises.models import Enterprise, Site
+from server.database import dialect_insert
 from server.extensions import db
 from server.misses.models import MissedCheck, MissStatus
 # One INSERT … ON CONFLICT helper for both databases; it lives with the sweep that needed it first.
-from server.misses.services import _dialect_insert as dialect_insert
 from server.misses.services import closed_periods
 from server.posts.models import Post
 from server.schedules.models import Schedule

@@ -32,7 +32,7 @@ from server.alerts import texts
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertRecipient, AlertSettings, AlertStatus, EventKind, Level
 from server.checklists.models import ChecklistVersion
 from server.checks.models import Check
-from server.database import get_owned
+from server.database import get_owned, page_of
 from server.enterprises.models import Enterprise
 from server.errors import ZichaError
 from server.extensions import db
@@ -495,16 +495,8 @@ def list_alerts(principal: Principal, filters: Mapping, page: int, page_size: in
         clauses.append(Alert.post_id == filters["post_id"])
     if "since" in filters:
         clauses.append(Alert.created_at >= filters["since"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Alert).where(*clauses))
-    rows = db.session.scalars(
-        sa.select(Alert)
-        .where(*clauses)
-        .options(selectinload(Alert.post))
-        .order_by(Alert.created_at.desc(), Alert.id.desc())
-        .limit(page_size)
-        .offset((page - 1) * page_size)
-    )
-    return list(rows), total
+    query = sa.select(Alert).options(selectinload(Alert.post)).order_by(Alert.created_at.desc(), Alert.id.desc())
+    return page_of(Alert, query, clauses, page, page_size)
 
 
 def get_alert(principal: Principal, alert_id: int) -> Alert:
@@ -542,13 +534,6 @@ def _close(principal: Principal, alert_id: int, note: str, status: AlertStatus, 
     _event(alert, kind, clock.now(), principal.user_id, note)
     db.session.expire(alert, ["events"])
     return alert
-
-
-def send_digests(now: datetime) -> int:
-    """Yesterday's digest for everyone who has not had it yet (see :mod:`server.alerts.digest`)."""
-    from server.alerts.digest import send_digests as send  # the digest module builds on this one
-
-    return send(now)
 
 
 # --------------------------------------------------------------------------- settings

@@ -28,7 +28,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server import clock
 from server.accounts.auth import Principal
@@ -37,6 +36,8 @@ from server.checklists.services import version_payload
 from server.checks import slots
 from server.checks.models import Check, CheckConflict, CheckPhoto
 from server.enterprises.calendar import enterprise_period
+from server.alerts.services import describe_failed_checks, misses_done_late, raise_for_failed_checks
+from server.database import dialect_insert
 from server.errors import ZichaError
 from server.extensions import db
 from server.misses.services import Arrival, checks_arrived
@@ -78,13 +79,6 @@ _STORED_COLUMNS = (
     Check.id, Check.enterprise_id, Check.content_hash, Check.status, Check.period_key,
     Check.performed_at, Check.time_quality, Check.flags,
 )
-
-
-def _insert_ignoring_existing(table: sa.Table):
-    """``INSERT … ON CONFLICT DO NOTHING`` in the dialect at hand (both speak it)."""
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(table).on_conflict_do_nothing(index_elements=["id"])
 
 
 def ingest_checks(
@@ -150,9 +144,8 @@ def ingest_checks(
 
     inserted: set[uuid.UUID] = set()
     if new_rows:
-        inserted = set(db.session.scalars(_insert_ignoring_existing(Check.__table__).returning(Check.id), new_rows))
-        # A check for a period already recorded as missed corrects that record (done late, synced late).
-        checks_arrived(enterprise_id, [Arrival(r["schedule_id"], r["period_key"], r["id"], r["performed_at"], r["received_at"]) for r in new_rows if r["id"] in inserted])
+        inserted = set(db.session.scalars(dialect_insert(Check.__table__).on_conflict_do_nothing(index_elements=["id"]).returning(Check.id), new_rows))
+        _consequences([row for row in new_rows if row["id"] in inserted])
         slot_rows = [
             {"check_id": check_id, "sha256": digest, "enterprise_id": enterprise_id}
             for check_id, photos in new_slots.items()
@@ -181,6 +174,22 @@ def ingest_checks(
         db.session.execute(sa.insert(CheckConflict.__table__), conflicts)
     _fill_missing_photos(enterprise_id, [o.stored for o in outcomes if o.outcome is Outcome.DUPLICATE and o.stored.status == slots.AWAITING_PHOTOS])
     return outcomes  # type: ignore[return-value]
+
+
+def _consequences(stored: list[dict]) -> None:
+    """What newly stored checks set off, in the same transaction: a check for a period already
+    recorded as missed corrects that record (done late, synced late) and tells whoever its alert
+    reached; failed items on a red or orange post raise an alert to the post's supervisor."""
+    if not stored:
+        return
+    enterprise_id = stored[0]["enterprise_id"]
+    arrivals = [Arrival(r["schedule_id"], r["period_key"], r["id"], r["performed_at"], r["received_at"]) for r in stored]
+    corrected = checks_arrived(enterprise_id, arrivals)
+    if corrected:
+        misses_done_late(corrected)
+    failed = [r["id"] for r in stored if not r["ok"]]
+    if failed:
+        raise_for_failed_checks(describe_failed_checks(failed))
 
 
 def _stored_rows(ids) -> dict:

@@ -14,6 +14,7 @@ from server.accounts.auth import Principal
 from server.accounts.models import MANAGERS, Role
 from server.checks.ingest import Outcome, ingest_checks
 from server.checks.models import Check
+from server.database import page_of
 from server.errors import ZichaError
 from server.extensions import db
 from server.posts.models import Post
@@ -77,10 +78,6 @@ def list_checks(principal: Principal, filters: dict, page: int, page_size: int) 
         clauses.append(Check.performed_at >= filters["since"])
     if "until" in filters:
         clauses.append(Check.performed_at < filters["until"])
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Check).where(*clauses))
-    rows = db.session.scalars(
-        sa.select(Check).where(*clauses).order_by(Check.received_at.desc(), Check.id).limit(page_size).offset((page - 1) * page_size)
-    )
-    return list(rows), total
+    return page_of(Check, sa.select(Check).order_by(Check.received_at.desc(), Check.id), clauses, page, page_size)
 
 

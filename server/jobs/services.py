@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server import clock
+from server.database import dialect_insert
 from server.extensions import db
 from server.jobs.models import JobLease
 
@@ -46,10 +46,8 @@ def holder_name() -> str:
 
 
 def _ensure_rows(jobs: list[Job], now: datetime) -> None:
-    dialect = db.session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(JobLease.__table__)
     db.session.execute(
-        insert.on_conflict_do_nothing(index_elements=["name"]),
+        dialect_insert(JobLease.__table__).on_conflict_do_nothing(index_elements=["name"]),
         [{"name": j.name, "next_run_at": now, "last_result": "", "last_error": "", "runs": 0, "failures": 0} for j in jobs],
     )
     db.session.commit()

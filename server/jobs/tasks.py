@@ -13,14 +13,20 @@ from server.extensions import db
 from server.jobs.services import Job
 
 
-def detect_misses(now: datetime) -> str:
-    """Record the periods that closed without a check, and alert their supervisors."""
+def sweep_and_alert(now: datetime | None):
+    """Record the periods that closed without a check and alert their supervisors, in one
+    transaction: a miss is never on record without the alert that tells someone about it."""
     from server.alerts.services import raise_for_misses
     from server.misses.services import sweep
 
     new = sweep(now)
     alerts = raise_for_misses(new)
     db.session.commit()
+    return new, alerts
+
+
+def detect_misses(now: datetime) -> str:
+    new, alerts = sweep_and_alert(now)
     return f"{len(new)} missed check(s), {len(alerts)} alert(s)"
 
 
@@ -35,7 +41,7 @@ def escalate_alerts(now: datetime) -> str:
 
 def deliver_notifications(now: datetime) -> str:
     """Send what the outbox holds, per channel in order, retrying failed channels later."""
-    from server.notifications.services import deliver
+    from server.notifications.delivery import deliver
 
     report = deliver(now)
     db.session.commit()
@@ -44,7 +50,7 @@ def deliver_notifications(now: datetime) -> str:
 
 def send_digests(now: datetime) -> str:
     """Yesterday's completion, misses and open alerts, once a day to each supervisor and manager."""
-    from server.alerts.services import send_digests as send
+    from server.alerts.digest import send_digests as send
 
     sent = send(now)
     db.session.commit()

@@ -1,10 +1,8 @@
 """``zicha misses sweep [--now ISO-8601]``: record the checks missed so far, once."""
-from datetime import datetime
-
 import click
 from flask.cli import with_appcontext
 
-from server.extensions import db
+from server.cli_options import now_option
 
 
 @click.group("misses", help="Missed checks (漏检).")
@@ -12,27 +10,15 @@ def misses_cli():
     pass
 
 
-def _moment(_ctx, _param, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time") from None
-    if moment.tzinfo is None:
-        raise click.BadParameter("give the offset too, e.g. 2026-11-24T02:00:00+08:00")
-    return moment
-
-
 @misses_cli.command("sweep")
-@click.option("--now", "moment", callback=_moment, metavar="ISO-8601", help="Sweep as if it were this moment (default: the clock).")
+@now_option("Sweep as if it were this moment (ISO 8601 with its offset; default: the clock).")
 @with_appcontext
-def sweep_command(moment):
-    """Record every schedule whose period closed (plus the grace) with no check; print them."""
-    from server.misses.services import sweep
+def sweep_command(now):
+    """Record every schedule whose period closed (plus the grace) with no check, alert its
+    supervisor (the same work as the periodic job), and print them."""
+    from server.jobs.tasks import sweep_and_alert
 
-    misses = sweep(moment)
-    db.session.commit()
+    misses, _alerts = sweep_and_alert(now)
     for miss in misses:
         click.echo(
             f"漏检 missed  #{miss.id}  {miss.frequency.value} {miss.period_key}  "

@@ -34,14 +34,13 @@ from typing import NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
 from server import clock
 from server.accounts.auth import Principal
 from server.accounts.models import Role
 from server.checks.models import Check
-from server.database import get_owned
+from server.database import dialect_insert, get_owned, page_of
 from server.enterprises.calendar import enterprise_period
 from server.enterprises.models import Enterprise
 from server.errors import ZichaError
@@ -126,12 +125,6 @@ def closed_periods(zone: str, shifts: Sequence[str], frequency: Frequency, after
         period = enterprise_period(zone, shifts, frequency, period.end)
 
 
-def _dialect_insert(table: sa.Table):
-    """``INSERT`` of the dialect at hand, for its ``ON CONFLICT`` (both databases speak it)."""
-    module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(table)
-
-
 def _lock_watermark(initial: datetime, now: datetime) -> datetime:
     """The watermark, locked until the transaction ends; created at ``initial`` by the first sweep.
 
@@ -139,7 +132,7 @@ def _lock_watermark(initial: datetime, now: datetime) -> datetime:
     second sweep waits here until the first commits, then reads the watermark it moved.
     """
     db.session.execute(
-        _dialect_insert(SweepState.__table__)
+        dialect_insert(SweepState.__table__)
         .values(name=SWEEP_NAME, watermark=initial, updated_at=now)
         .on_conflict_do_nothing(index_elements=["name"])
     )
@@ -217,7 +210,7 @@ def _record_misses(enterprise_ids: Sequence[int], frequency: Frequency, period: 
         )
     )
     statement = (
-        _dialect_insert(table)
+        dialect_insert(table)
         .from_select(_MISS_COLUMNS, candidates)
         .on_conflict_do_nothing(index_elements=["schedule_id", "period_key"])
         .returning(
@@ -312,18 +305,13 @@ def list_misses(principal: Principal, filters: dict, page: int, page_size: int) 
     frequency and when the period closed (``since`` inclusive, ``until`` exclusive)."""
     clauses = _visible_misses(principal) + [_MISS_FILTERS[name](value) for name, value in filters.items()]
     query = sa.select(MissedCheck).options(joinedload(MissedCheck.post)).order_by(MissedCheck.closed_at.desc(), MissedCheck.id.desc())
-    return _page(MissedCheck, query, clauses, page, page_size)
+    return page_of(MissedCheck, query, clauses, page, page_size)
 
 
 def get_miss(principal: Principal, miss_id: int) -> MissedCheck:
     """One miss the caller may see; any other id (another tenant's, another supervisor's) is 404."""
     return _visible_one(MissedCheck, miss_id, _visible_misses(principal))
 
-
-def _page(model, query: sa.Select, clauses: list, page: int, page_size: int) -> tuple[list, int]:
-    """One page of ``query`` under ``clauses``, and how many rows there are in all."""
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*clauses))
-    return list(db.session.scalars(query.where(*clauses).limit(page_size).offset((page - 1) * page_size))), total
 
 
 def _visible_one(model, ident: int, clauses: list):
@@ -412,7 +400,7 @@ _PAUSE_FILTERS = {
 def list_pauses(principal: Principal, filters: dict, page: int, page_size: int) -> tuple[list[Pause], int]:
     """Pauses the caller may see, newest first; ``active`` keeps those in force now (or not)."""
     clauses = _visible_pauses(principal) + [_PAUSE_FILTERS[name](value) for name, value in filters.items()]
-    return _page(Pause, sa.select(Pause).order_by(Pause.starts_at.desc(), Pause.id.desc()), clauses, page, page_size)
+    return page_of(Pause, sa.select(Pause).order_by(Pause.starts_at.desc(), Pause.id.desc()), clauses, page, page_size)
 
 
 def get_pause(principal: Principal, pause_id: int) -> Pause:

@@ -225,11 +225,3 @@ def mark_read(enterprise_id: int, user_id: int, notification_id: int) -> Notific
         notification.read_at = clock.now()
         db.session.flush()
     return notification
-
-
-def deliver(now: datetime | None = None, limit: int = 100):
-    """Run the delivery worker: an alias of :func:`server.notifications.delivery.deliver`, which
-    lives apart because, unlike everything here, it talks to the network and commits per row."""
-    from server.notifications.delivery import deliver as run
-
-    return run(now, limit)

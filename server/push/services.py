@@ -19,13 +19,13 @@ from datetime import datetime
 
 import marshmallow as ma
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from server import clock
 from server.accounts.auth import Principal
 from server.accounts.models import Device, MANAGERS
 from server.checks.ingest import CheckOutcome, Outcome, ingest_checks
 from server.errors import ZichaError, error_payload
+from server.database import dialect_insert
 from server.extensions import db
 from server.push.models import DeviceSeq
 from sync.protocol import RecordType, Result, load_check_record
@@ -112,10 +112,8 @@ def _lock_device_seq(principal: Principal, now: datetime) -> DeviceSeq | None:
     """The device's counter row, created if new, locked until the transaction ends."""
     if principal.device_id is None:
         return None
-    dialect = db.session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
     db.session.execute(
-        module.insert(DeviceSeq.__table__)
+        dialect_insert(DeviceSeq.__table__)
         .values(device_id=principal.device_id, enterprise_id=principal.enterprise_id, highest=0, gaps=[], open_gaps=0, updated_at=now)
         .on_conflict_do_nothing(index_elements=["device_id"])
     )

@@ -84,7 +84,7 @@ def test_english_by_the_users_locale(app, client, world, day):
 
 def test_once_per_person_and_day(app, world, day):
     with app.app_context():
-        assert services.send_digests(T0) == 6  # the same function, where the periodic runner calls it
+        assert send_digests(T0) == 6
         assert send_digests(T0 + timedelta(hours=5)) == 0
         assert db.session.scalar(db.select(db.func.count()).select_from(DigestSent)) == 6
         assert send_digests(T0 + timedelta(days=1)) == 6  # the next day's
