@@ -199,9 +199,17 @@ def _raise(rows: list[dict], supervisors: list[int | None], chains: dict[int, Ch
         sa.insert(AlertEvent),
         [{"alert_id": alert_id, "kind": EventKind.CREATED.value, "at": now, "actor_id": None, "level": row["level"], "note": ""} for alert_id, row in zip(ids, rows)],
     )
+    outgoing: dict[int, list] = {}
     for alert_id, row, people in zip(ids, rows, starts):
+        if not people:
+            continue
         alert = SimpleNamespace(id=alert_id, **row)  # what the message builders read of an alert
-        notify(row["enterprise_id"], texts.alert_message(alert, alert_link(alert_id)), people, alert_id, push=row["risk_level"] not in IN_APP_ONLY)
+        message = texts.alert_message(alert, alert_link(alert_id))
+        outgoing.setdefault(row["enterprise_id"], []).append(
+            notifications.Outgoing(message, people, alert_id, push=row["risk_level"] not in IN_APP_ONLY)
+        )
+    for enterprise_id, items in outgoing.items():
+        notifications.enqueue_many(enterprise_id, items)
     return ids
 
 

@@ -245,6 +245,19 @@ def checks_arrived(enterprise_id: int, arrivals: Iterable[Arrival]) -> list[int]
     if not first:
         return []
     table = MissedCheck.__table__
+    # Almost always nothing was missed: one cheap, cacheable look-up spares the UPDATE (whose
+    # VALUES list is compiled afresh each time) on every push.
+    recorded = db.session.execute(
+        sa.select(table.c.schedule_id, table.c.period_key).where(
+            table.c.enterprise_id == enterprise_id,
+            table.c.status == MissStatus.MISSED,
+            table.c.schedule_id.in_({key[0] for key in first}),
+            table.c.period_key.in_({key[1] for key in first}),
+        )
+    )
+    first = {key: first[key] for key in map(tuple, recorded) if key in first}
+    if not first:
+        return []
     arrived = (
         sa.values(
             sa.column("schedule_id", sa.Integer), sa.column("period_key", sa.String), sa.column("check_id", sa.Uuid),

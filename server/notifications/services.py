@@ -24,23 +24,41 @@ from server.notifications.message import Message
 from server.notifications.models import Channel, ChannelCounter, ChannelKind, Notification, OutboxEntry, OutboxStatus
 
 _counters = ChannelCounter.__table__
-_NEXT_SEQ = (
+_ADVANCE = (
     sa.update(_counters)
     .where(_counters.c.channel_id == sa.bindparam("c"))
-    .values(value=_counters.c.value + 1)
+    .values(value=_counters.c.value + sa.bindparam("n"))
     .returning(_counters.c.value)
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """One message for :func:`enqueue_many`: to whom in the app, and whether to the channels too."""
+
+    message: Message
+    recipient_ids: Sequence[int]
+    alert_id: int | None = None
+    push: bool = True
+
+
+_MESSAGE_FIELDS = tuple(f.name for f in dataclasses.fields(Message))
+
+
 def message_to_json(message: Message) -> dict:
-    """The stored form of a message (outbox and inbox rows): every field, JSON-ready."""
-    return dataclasses.asdict(message)
+    """The stored form of a message (outbox and inbox rows): every field, JSON-ready.
+
+    Field by field rather than ``dataclasses.asdict``, which deep-copies recursively and cost
+    more than the insert itself when a sweep raises hundreds of alerts.
+    """
+    data = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    data["facts"] = dict(message.facts)
+    return data
 
 
 def message_from_json(data: dict) -> Message:
     """The inverse of :func:`message_to_json`; unknown keys (from a newer version) are ignored."""
-    names = {f.name for f in dataclasses.fields(Message)}
-    return Message(**{k: v for k, v in data.items() if k in names})
+    return Message(**{k: v for k, v in data.items() if k in _MESSAGE_FIELDS})
 
 
 def enqueue(
@@ -49,47 +67,67 @@ def enqueue(
     """Notify: one in-app notification per recipient, one outbox row per active channel.
 
     ``push=False`` keeps it in the app (no channel rows): blue alerts wait for the daily digest
-    instead of ringing every group chat. Runs in the caller's transaction and only flushes. Recipients must be users of the
-    enterprise (anything else is a programming error: ``ValueError``); inactive users and
-    repeated ids are skipped. Each outbox row takes the next number of its channel from the
-    channel's counter row, locked until the caller's transaction ends — channels are taken in id
-    order so two concurrent writers cannot deadlock on each other's counters.
+    instead of ringing every group chat. See :func:`enqueue_many`, which this is one of.
     """
+    enqueue_many(enterprise_id, [Outgoing(message, recipient_ids, alert_id, push)])
+
+
+def enqueue_many(enterprise_id: int, items: Sequence[Outgoing]) -> None:
+    """Notify many at once, in order: a few statements however many messages (a sweep at
+    midnight may raise hundreds of alerts in one transaction).
+
+    Runs in the caller's transaction and only flushes. Recipients must be users of the
+    enterprise (anything else is a programming error: ``ValueError``); inactive users and
+    repeated ids are skipped. Each channel's counter row advances once by the number of pushed
+    messages, and stays locked until the caller's transaction ends, so numbers follow commit order
+    without holes; channels are taken in id order so two concurrent writers cannot deadlock.
+    """
+    if not items:
+        return
     now = clock.now()
-    payload = message_to_json(message)
-    wanted = sorted(set(recipient_ids))
+    payloads = [message_to_json(item.message) for item in items]
+    wanted = sorted({uid for item in items for uid in item.recipient_ids})
     if wanted:
-        rows = db.session.execute(
-            sa.select(User.id, User.active).where(User.enterprise_id == enterprise_id, User.id.in_(wanted))
-        ).all()
-        unknown = set(wanted) - {r.id for r in rows}
+        users = dict(
+            db.session.execute(sa.select(User.id, User.active).where(User.enterprise_id == enterprise_id, User.id.in_(wanted))).all()
+        )
+        unknown = set(wanted) - set(users)
         if unknown:
             raise ValueError(f"recipients {sorted(unknown)} are not users of enterprise {enterprise_id}")
         inbox = [
-            {"enterprise_id": enterprise_id, "user_id": r.id, "alert_id": alert_id, "message": payload, "created_at": now}
-            for r in sorted(rows) if r.active
+            {"enterprise_id": enterprise_id, "user_id": uid, "alert_id": item.alert_id, "message": payload, "created_at": now}
+            for item, payload in zip(items, payloads)
+            for uid in sorted(set(item.recipient_ids))
+            if users[uid]
         ]
         if inbox:
             db.session.execute(sa.insert(Notification), inbox)
-    if not push:
+    pushed = [(item, payload) for item, payload in zip(items, payloads) if item.push]
+    if not pushed:
         return
     channel_ids = db.session.scalars(
         sa.select(Channel.id).where(Channel.enterprise_id == enterprise_id, Channel.active.is_(True)).order_by(Channel.id)
     ).all()
     for channel_id in channel_ids:
-        _append(enterprise_id, channel_id, payload, alert_id, now)
+        _append(enterprise_id, channel_id, [(payload, item.alert_id) for item, payload in pushed], now)
 
 
-def _append(enterprise_id: int, channel_id: int, payload: dict, alert_id: int | None, now: datetime) -> OutboxEntry:
-    """Write one outbox row with the channel's next sequence number (the counter row stays locked)."""
-    seq = db.session.execute(_NEXT_SEQ, {"c": channel_id}).scalar_one()
-    entry = OutboxEntry(
-        enterprise_id=enterprise_id, channel_id=channel_id, seq=seq, alert_id=alert_id, message=payload,
-        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, created_at=now,
+def _append(enterprise_id: int, channel_id: int, messages: list[tuple[dict, int | None]], now: datetime) -> int:
+    """Write outbox rows for one channel with its next sequence numbers (the counter row stays
+    locked); returns the first number used."""
+    last = db.session.execute(_ADVANCE, {"c": channel_id, "n": len(messages)}).scalar_one()
+    first = last - len(messages) + 1
+    db.session.execute(
+        sa.insert(OutboxEntry),
+        [
+            {
+                "enterprise_id": enterprise_id, "channel_id": channel_id, "seq": first + i, "alert_id": alert_id, "message": payload,
+                "status": OutboxStatus.PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now,
+            }
+            for i, (payload, alert_id) in enumerate(messages)
+        ],
     )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
+    return first
 
 
 # --- channels (admin) ------------------------------------------------------------------------
@@ -174,7 +212,8 @@ def send_test(enterprise_id: int, channel_id: int) -> OutboxEntry:
     channel = get_owned(Channel, channel_id, enterprise_id)
     if not channel.active:
         raise ZichaError("channel_inactive")
-    return _append(enterprise_id, channel.id, message_to_json(channel_test_message(channel)), None, clock.now())
+    seq = _append(enterprise_id, channel.id, [(message_to_json(channel_test_message(channel)), None)], clock.now())
+    return db.session.scalar(sa.select(OutboxEntry).where(OutboxEntry.channel_id == channel.id, OutboxEntry.seq == seq))
 
 
 def replay(enterprise_id: int, channel_id: int, from_seq: int) -> tuple[int, int]:
