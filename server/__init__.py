@@ -64,6 +64,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from server.checklists.views import blp as checklists_blp
     from server.checks.views import blp as checks_blp
     from server.enterprises.views import blp as enterprises_blp
+    from server.hazards.views import blp as hazards_blp
     from server.misses.views import blp as misses_blp
     from server.notifications.views import blp as notifications_blp
     from server.photos.views import blp as photos_blp
@@ -74,7 +75,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from server.scan.views import blp as scan_blp
     from server.schedules.views import blp as schedules_blp
 
-    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp, push_blp, changes_blp, photos_blp, uploads_blp, misses_blp, notifications_blp, alerts_blp):
+    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp, push_blp, changes_blp, photos_blp, uploads_blp, misses_blp, notifications_blp, alerts_blp, hazards_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(public_blp)
 

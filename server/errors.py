@@ -37,6 +37,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "invalid_credentials": ErrorKind(401, "企业、用户名或密码错误", "Wrong enterprise, username or password"),
     "device_revoked": ErrorKind(403, "该设备已被停用，请联系管理员", "This device has been revoked; ask an administrator"),
     "forbidden": ErrorKind(403, "无权执行此操作", "You may not do this"),
+    "hazard_not_responsible": ErrorKind(403, "只有整改责任人或班组长可以提交整改", "Only the responsible person or a supervisor may report the rectification"),
     # 404 / 405
     "not_found": ErrorKind(404, "未找到", "Not found"),
     "method_not_allowed": ErrorKind(405, "不支持该请求方法", "Method not allowed"),
@@ -46,6 +47,8 @@ CATALOGUE: dict[str, ErrorKind] = {
     "alert_already_acknowledged": ErrorKind(409, "该提醒已被确认", "This alert was already acknowledged"),
     "alert_already_resolved": ErrorKind(409, "该提醒已处理完毕", "This alert was already resolved"),
     "pause_ended": ErrorKind(409, "该暂停已经结束", "This pause has already ended"),
+    "hazard_transition_invalid": ErrorKind(409, "隐患当前状态不允许此操作", "The hazard's status does not allow this step"),
+    "hazard_same_verifier": ErrorKind(409, "复查验收人不能是整改人", "The verifier must not be the person who rectified the hazard"),
     # 413 / 415
     "payload_too_large": ErrorKind(413, "请求体过大", "The request body is too large"),
     "unsupported_media_type": ErrorKind(415, "不支持的内容类型", "Unsupported content type"),
@@ -55,6 +58,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "version_mismatch": ErrorKind(422, "检查表版本与排查计划不符", "The checklist version does not belong to this schedule's checklist"),
     "schedule_inactive": ErrorKind(422, "该排查计划已停用", "This schedule is not active"),
     "checklist_not_published": ErrorKind(422, "检查表尚未发布版本", "The checklist has no published version"),
+    "hazard_plan_incomplete": ErrorKind(422, "重大隐患须先落实整改方案（措施、资金、责任人、时限、应急预案五到位）", "A major hazard needs its full plan first: measures, funds, responsible person, deadline, emergency measures"),
     # notifications (server/notifications)
     "smtp_not_configured": ErrorKind(422, "服务器未配置邮件发送（SMTP），无法使用邮件渠道", "The server has no SMTP relay configured; e-mail channels cannot be used"),
     "channel_inactive": ErrorKind(422, "该通知渠道已停用", "This notification channel is not active"),

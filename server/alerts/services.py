@@ -320,6 +320,43 @@ def raise_for_failed_checks(checks: Sequence[Mapping]) -> list[int]:
     return _raise(rows, supervisors, chains, clock.now())
 
 
+# How an overdue hazard escalates: a 重大 (major) hazard on the red timetable, a 一般 (general) one
+# on the orange — an overdue hazard is at least as urgent as a failed item on an orange post.
+OVERDUE_HAZARD_RISK = {"major": RiskLevel.RED, "general": RiskLevel.ORANGE}
+
+
+def raise_for_overdue_hazards(hazards: Sequence[Mapping]) -> list[int]:
+    """One ``overdue_hazard`` alert per hazard past its deadline; the new ids, in the given order.
+
+    Each hazard is a mapping with ``enterprise_id``, ``number``, ``grade`` (``major``/``general``),
+    ``description``, ``deadline``, ``post_id`` (may be None), ``post_name``, ``responsible_id`` and
+    ``supervisor_id`` (the post's). Level 0 is the responsible person (who must act), or the
+    post's supervisor when the responsible person is not an active user; then the safety managers
+    and the head, on the red timetable for 重大 and the orange one for 一般. The caller
+    (:func:`server.hazards.services.overdue`) keeps which hazard has its alert, so this raises
+    unconditionally. Only flushes.
+    """
+    hazards = [_as_mapping(h) for h in hazards]
+    if not hazards:
+        return []
+    chains = chains_of(h["enterprise_id"] for h in hazards)
+    active = _active_users([(h["enterprise_id"], h.get("responsible_id")) for h in hazards] + [(h["enterprise_id"], h.get("supervisor_id")) for h in hazards])
+    rows, first = [], []
+    for h in hazards:
+        grade = getattr(h["grade"], "value", h["grade"])
+        risk = OVERDUE_HAZARD_RISK[grade]
+        wording = texts.overdue_hazard_wording(h["number"], grade, h["description"], h.get("post_name") or "", h["deadline"], chains[h["enterprise_id"]].timezone)
+        rows.append(
+            {
+                "enterprise_id": h["enterprise_id"], "kind": AlertKind.OVERDUE_HAZARD.value, "post_id": h.get("post_id"),
+                "risk_level": risk, "missed_check_id": None, "check_id": None, "schedule_id": None, "period_key": None, **vars(wording),
+            }
+        )
+        person = next((uid for uid in (h.get("responsible_id"), h.get("supervisor_id")) if (h["enterprise_id"], uid) in active), None)
+        first.append(person)
+    return _raise(rows, first, chains, clock.now())
+
+
 def describe_failed_checks(check_ids: Sequence[uuid.UUID]) -> list[dict]:
     """What :func:`raise_for_failed_checks` needs of stored checks: those with failed items on
     red or orange posts, each with its failed items' labels (zh and en) from its own version.
@@ -344,7 +381,7 @@ def describe_failed_checks(check_ids: Sequence[uuid.UUID]) -> list[dict]:
     for r in rows:
         items = {item["id"]: item for item in versions.get(r.checklist_version_id, [])}
         failed = [
-            {"label": items.get(a["item_id"], {}).get("label", a["item_id"]), "label_en": items.get(a["item_id"], {}).get("label_en")}
+            {"item_id": a["item_id"], "label": items.get(a["item_id"], {}).get("label", a["item_id"]), "label_en": items.get(a["item_id"], {}).get("label_en")}
             for a in r.answers
             if a.get("ok") is False
         ]

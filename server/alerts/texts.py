@@ -84,6 +84,23 @@ def failed_item_wording(post_name: str, risk: str | RiskLevel, labels: Sequence[
     )
 
 
+GRADE_ZH = {"major": "重大隐患", "general": "一般隐患"}
+GRADE_EN = {"major": "major hazard", "general": "general hazard"}
+
+
+def overdue_hazard_wording(number: str, grade: str, description: str, post_name: str, deadline: datetime, zone: str) -> Wording:
+    """Title and summary of an alert for a hazard past its rectification deadline (隐患逾期未整改)."""
+    where_zh = f"（{post_name}）" if post_name else ""
+    where_en = f" at {post_name}" if post_name else ""
+    due = _local(deadline, zone)
+    return Wording(
+        f"隐患逾期未整改：{number}（{GRADE_ZH[grade]}）",
+        f"Hazard overdue: {number} ({GRADE_EN[grade]})",
+        f"{GRADE_ZH[grade]} {number}{where_zh}：{description}。整改期限 {due} 已过，尚未整改完成。",
+        f"The {GRADE_EN[grade]} {number}{where_en} ({description}) was due to be rectified by {due} ({zone}) and is not.",
+    )
+
+
 def alert_message(alert, link: str, kind: str | None = None, title_prefix: tuple[str, str] = ("", ""), extra: tuple[str, str] = ("", "")) -> Message:
     """The notification for an alert (new, escalated or corrected): its title, summary and where to act."""
     risk = _risk(alert.risk_level).value

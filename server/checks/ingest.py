@@ -40,6 +40,7 @@ from server.alerts.services import describe_failed_checks, misses_done_late, rai
 from server.database import dialect_insert
 from server.errors import ZichaError
 from server.extensions import db
+from server.hazards.services import drafts_for_failed_checks
 from server.misses.services import Arrival, checks_arrived
 from server.schedules.models import Schedule
 from sync.records import CheckRecordSchema, content_hash, evaluate_answers
@@ -179,7 +180,8 @@ def ingest_checks(
 def _consequences(stored: list[dict]) -> None:
     """What newly stored checks set off, in the same transaction: a check for a period already
     recorded as missed corrects that record (done late, synced late) and tells whoever its alert
-    reached; failed items on a red or orange post raise an alert to the post's supervisor."""
+    reached; failed items on a red or orange post raise an alert to the post's supervisor and
+    open a hazard draft each, so a failed control measure can never quietly disappear."""
     if not stored:
         return
     enterprise_id = stored[0]["enterprise_id"]
@@ -189,7 +191,9 @@ def _consequences(stored: list[dict]) -> None:
         misses_done_late(corrected)
     failed = [r["id"] for r in stored if not r["ok"]]
     if failed:
-        raise_for_failed_checks(describe_failed_checks(failed))
+        described = describe_failed_checks(failed)
+        raise_for_failed_checks(described)
+        drafts_for_failed_checks(described)
 
 
 def _stored_rows(ids) -> dict:

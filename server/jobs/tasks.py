@@ -57,6 +57,15 @@ def send_digests(now: datetime) -> str:
     return f"{sent} digest(s)"
 
 
+def hazards_overdue(now: datetime) -> str:
+    """Alert on assigned hazards past their deadline (escalating like red for 重大, orange for 一般)."""
+    from server.hazards.services import overdue
+
+    alerts = overdue(now)
+    db.session.commit()
+    return f"{len(alerts)} overdue hazard alert(s)"
+
+
 def prune_changes(now: datetime) -> str:
     from server.changes.services import prune
 
@@ -77,6 +86,7 @@ def purge_uploads(now: datetime) -> str:
 # delivery then sends them all.
 JOBS = [
     Job("misses.detect", timedelta(minutes=1), detect_misses),
+    Job("hazards.overdue", timedelta(minutes=1), hazards_overdue),
     Job("alerts.escalate", timedelta(minutes=1), escalate_alerts),
     Job("alerts.digest", timedelta(minutes=15), send_digests),
     Job("notifications.deliver", timedelta(seconds=10), deliver_notifications),

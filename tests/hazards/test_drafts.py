@@ -1,0 +1,71 @@
+"""A failed item on a red or orange post opens a hazard draft with the check, in its transaction."""
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from server.accounts.auth import Principal
+from server.accounts.models import Role
+from server.extensions import db
+from server.hazards import services
+from server.hazards.models import Hazard
+from tests.builders import PHOTO, check_record, good_answers
+
+
+def _failed_answers():
+    answers = good_answers()
+    answers[0] = {"item_id": "extinguisher", "value": False, "photos": [PHOTO]}
+    answers[3] = {"item_id": "pump_state", "value": "abnormal"}
+    return answers
+
+
+def _hazards(app):
+    with app.app_context():
+        return db.session.scalars(sa.select(Hazard).order_by(Hazard.id)).all()
+
+
+def test_failed_items_on_the_red_post_open_drafts(app, client, world, clock):
+    record = check_record(world.a.schedules["daily"], world.a.version_id, clock.now() - timedelta(minutes=5), _failed_answers())
+    r = client.post("/api/v1/checks", json=record, headers=world.a.auth("worker"))
+    assert r.status_code in (200, 201), r.json
+    hazards = _hazards(app)
+    assert [(h.check_item_id, h.status.value, h.source.value) for h in hazards] == [
+        ("extinguisher", "reported", "control_measure"), ("pump_state", "reported", "control_measure"),
+    ]
+    first = hazards[0]
+    assert first.check_id == uuid.UUID(record["id"]) and first.post_id == world.a.post_id and first.site_id == world.a.site_id
+    assert first.description == "检查项不合格：消防器材在位有效" and first.photos_before == [PHOTO]
+    assert first.found_by_id == world.a.users["worker"] and [h.number for h in hazards] == ["YH-2026-0001", "YH-2026-0002"]
+    # The same check sent again is a duplicate: no second draft.
+    assert client.post("/api/v1/checks", json=record, headers=world.a.auth("worker")).status_code in (200, 201)
+    assert len(_hazards(app)) == 2
+    listed = client.get(f"/api/v1/hazards?check_id={record['id']}", headers=world.a.auth("supervisor")).json
+    assert len(listed) == 2  # the post's supervisor sees them
+
+
+def test_failed_items_on_a_yellow_post_open_none(app, client, world, clock):
+    record = check_record(world.a.schedules["other_post_daily"], world.a.version_id, clock.now(), _failed_answers())
+    assert client.post("/api/v1/checks", json=record, headers=world.a.auth("worker")).status_code in (200, 201)
+    assert _hazards(app) == []
+
+
+def test_drafting_twice_changes_nothing_and_the_device_hook_adds_to_the_draft(app, client, world, clock):
+    from server.alerts.services import describe_failed_checks
+
+    record = check_record(world.a.schedules["daily"], world.a.version_id, clock.now(), _failed_answers())
+    client.post("/api/v1/checks", json=record, headers=world.a.auth("worker"))
+    principal = Principal(world.a.users["worker"], world.a.enterprise_id, Role.WORKER, None, 0, "Asia/Shanghai", ())
+    with app.app_context():
+        assert services.drafts_for_failed_checks(describe_failed_checks([uuid.UUID(record["id"])])) == []
+        client_id = str(uuid.uuid4())
+        device = {"id": client_id, "description": "灭火器压力不足，已拍照", "check_id": record["id"], "check_item_id": "extinguisher", "photos": ["d" * 64]}
+        hazard, new = services.create_from_device(principal, device)
+        assert not new and hazard.description == "灭火器压力不足，已拍照" and hazard.photos_before == [PHOTO, "d" * 64]
+        again, new_again = services.create_from_device(principal, device)
+        assert again.id == hazard.id and not new_again
+        fresh, created = services.create_from_device(principal, {"id": str(uuid.uuid4()), "description": "地面油污"})
+        assert created and fresh.client_id is not None
+        db.session.commit()
+    assert len(_hazards(app)) == 3
