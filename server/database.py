@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -66,6 +67,15 @@ def dialect_insert(table: sa.Table):
     """
     module = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return module.insert(table)
+
+
+IN_CHUNK = 2000  # values per IN (…): well below SQLite's and PostgreSQL's bound-parameter limits
+
+
+def chunks(values: Sequence, size: int = IN_CHUNK) -> Iterator[Sequence]:
+    """``values`` in slices of ``size``, for ``IN (…)`` look-ups over sets of any size."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def page_of(model, query: sa.Select, clauses: list, page: int, page_size: int) -> tuple[list, int]:

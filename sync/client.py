@@ -172,9 +172,10 @@ class SyncReport:
         return not (self.push.error or self.photos.error or (self.pull and self.pull.error))
 
 
-@dataclass
+@dataclass(kw_only=True)
 class DeviceStats:
-    """What happened to this device's work since it was opened (for the simulator's summary)."""
+    """What happened to this device's work since it was opened (the simulator's summary adds
+    up these of every device: it is one, see :meth:`add`)."""
 
     results: dict[str, int] = field(default_factory=dict)
     time_quality: dict[str, int] = field(default_factory=dict)
@@ -185,6 +186,18 @@ class DeviceStats:
     photos_refused: int = 0
     photo_bytes: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def add(self, other: "DeviceStats") -> None:
+        """Count ``other``'s work into this one."""
+        for mine, theirs in ((self.results, other.results), (self.time_quality, other.time_quality), (self.flags, other.flags)):
+            for key, n in theirs.items():
+                _bump(mine, key, n)
+        self.photos_uploaded += other.photos_uploaded
+        self.photos_resumable += other.photos_resumable
+        self.photos_already_there += other.photos_already_there
+        self.photos_refused += other.photos_refused
+        self.photo_bytes += other.photo_bytes
+        self.errors.extend(other.errors)
 
     def note_results(self, results: Iterable[dict]) -> None:
         for result in results:

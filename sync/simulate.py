@@ -27,14 +27,14 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sync.client import Device, EncodedPush, encode_push
+from sync.client import Device, DeviceStats, EncodedPush, encode_push
 from sync.device_clock import SimulatedDeviceClock, Timeline
 from sync.protocol import MAX_BATCH, RecordType
 from sync.records import ItemKind
@@ -221,29 +221,26 @@ class SimulationConfig:
 
 
 @dataclass
-class Summary:
+class Summary(DeviceStats):
+    """Every device's :class:`DeviceStats` added up, and what only the simulator knows."""
+
     devices: int
     days: int
     checks_made: int = 0
     checks_skipped_unpublished: int = 0
     photos_made: int = 0
-    results: dict[str, int] = field(default_factory=dict)
-    time_quality: dict[str, int] = field(default_factory=dict)
-    flags: dict[str, int] = field(default_factory=dict)
-    photos_uploaded: int = 0
-    photos_resumable: int = 0
-    photos_already_there: int = 0
-    photos_refused: int = 0
-    photo_bytes: int = 0
     push_bytes: int = 0
     wire_bytes: int = 0
     faults_injected: int = 0
     network_errors: int = 0
     outbox_left: int = 0
-    sync_errors: list[str] = field(default_factory=list)
     seq_gaps: int = 0
     offline_seconds: float = 0.0
     sync_seconds: float = 0.0
+
+    @property
+    def sync_errors(self) -> list[str]:
+        return self.errors
 
     @property
     def push_bytes_per_check(self) -> float:
@@ -255,6 +252,7 @@ class Summary:
 
     def as_dict(self) -> dict:
         data = asdict(self)
+        data["sync_errors"] = data.pop("errors")
         data["push_bytes_per_check"] = round(self.push_bytes_per_check, 1)
         data["wire_bytes_per_check"] = round(self.wire_bytes_per_check, 1)
         return data
@@ -438,19 +436,7 @@ def _tally(summary: Summary, device: Device, report) -> None:
         summary.faults_injected += len(adapter.injected)
     counts = device.outbox()
     summary.outbox_left += counts["records"]
-    for key, value in device.stats.results.items():
-        summary.results[key] = summary.results.get(key, 0) + value
-    for key, value in device.stats.time_quality.items():
-        summary.time_quality[key] = summary.time_quality.get(key, 0) + value
-    for key, value in device.stats.flags.items():
-        summary.flags[key] = summary.flags.get(key, 0) + value
-    summary.photos_uploaded += device.stats.photos_uploaded
-    summary.photos_resumable += device.stats.photos_resumable
-    summary.photos_already_there += device.stats.photos_already_there
-    summary.photos_refused += device.stats.photos_refused
-    summary.photo_bytes += device.stats.photo_bytes
-    if device.stats.errors:
-        summary.sync_errors.extend(device.stats.errors)
+    summary.add(device.stats)
     seq = json.loads(device.store.get_meta("server_device_seq", "{}") or "{}")
     summary.seq_gaps += len(seq.get("gaps") or [])
 

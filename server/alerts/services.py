@@ -32,7 +32,7 @@ from server.alerts import texts
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertRecipient, AlertSettings, AlertStatus, EventKind, Level
 from server.checklists.models import ChecklistVersion
 from server.checks.models import Check
-from server.database import get_owned, page_of
+from server.database import chunks, get_owned, page_of
 from server.enterprises.models import Enterprise
 from server.errors import ZichaError
 from server.extensions import db
@@ -52,14 +52,6 @@ DEFAULT_DIGEST_HOUR = 7
 FAILED_ITEM_COLOURS = frozenset({RiskLevel.RED, RiskLevel.ORANGE})
 # Colours told in the app only: no robot, webhook or e-mail push; the daily digest carries them.
 IN_APP_ONLY = frozenset({RiskLevel.BLUE})
-_CHUNK = 2000  # ids per IN (…): below SQLite's and PostgreSQL's bound-parameter limits
-
-
-def _chunks(values: Sequence, size: int = _CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(values), size):
-        yield values[i : i + size]
-
-
 # --------------------------------------------------------------------------- the chain
 
 
@@ -144,7 +136,7 @@ def _active_users(pairs: Iterable[tuple[int, int | None]]) -> set[tuple[int, int
     """Of (enterprise_id, user_id) pairs, those naming an active user of that enterprise."""
     wanted = sorted({uid for _eid, uid in pairs if uid is not None})
     found: set[tuple[int, int]] = set()
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         found.update(
             (r.enterprise_id, r.id)
             for r in db.session.execute(sa.select(User.id, User.enterprise_id).where(User.id.in_(chunk), User.active.is_(True)))
@@ -215,7 +207,7 @@ def _raise(rows: list[dict], supervisors: list[int | None], chains: dict[int, Ch
 
 def _existing(column, values: Sequence) -> set:
     found: set = set()
-    for chunk in _chunks(sorted(set(values), key=str)):
+    for chunk in chunks(sorted(set(values), key=str)):
         found.update(db.session.scalars(sa.select(column).where(column.in_(chunk))))
     return found
 
@@ -294,7 +286,7 @@ def raise_for_failed_checks(checks: Sequence[Mapping]) -> list[int]:
     todo = [c for cid, c in wanted.items() if cid not in known]
     missing_names = sorted({c["post_id"] for c in todo if not c.get("post_name")})
     names = {}
-    for chunk in _chunks(missing_names):
+    for chunk in chunks(missing_names):
         names.update(db.session.execute(sa.select(Post.id, Post.name).where(Post.id.in_(chunk))).all())
     chains = chains_of(c["enterprise_id"] for c in todo)
     active = _active_users((c["enterprise_id"], c.get("supervisor_id")) for c in todo)
@@ -365,7 +357,7 @@ def describe_failed_checks(check_ids: Sequence[uuid.UUID]) -> list[dict]:
     their ids: two queries, whatever the number.
     """
     rows = []
-    for chunk in _chunks(sorted(set(check_ids), key=str)):
+    for chunk in chunks(sorted(set(check_ids), key=str)):
         rows += db.session.execute(
             sa.select(
                 Check.id, Check.enterprise_id, Check.post_id, Check.schedule_id, Check.period_key, Check.checklist_version_id,
@@ -412,14 +404,14 @@ def misses_done_late(miss_ids: Sequence[int]) -> None:
         return
     now = clock.now()
     alerts: list[Alert] = []
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         alerts += db.session.scalars(
             sa.select(Alert).where(Alert.missed_check_id.in_(chunk), Alert.corrected_at.is_(None)).order_by(Alert.id)
         ).all()
     if not alerts:
         return
     misses = {}
-    for chunk in _chunks([a.missed_check_id for a in alerts]):
+    for chunk in chunks([a.missed_check_id for a in alerts]):
         misses.update((m.id, m) for m in db.session.scalars(sa.select(MissedCheck).where(MissedCheck.id.in_(chunk))))
     recipients = _recipients_of([a.id for a in alerts])
     chains = chains_of(a.enterprise_id for a in alerts)
@@ -451,7 +443,7 @@ def _take(alert: Alert, still: list, **values: Any) -> bool:
 
 def _recipients_of(alert_ids: Sequence[int]) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
-    for chunk in _chunks(sorted(set(alert_ids))):
+    for chunk in chunks(sorted(set(alert_ids))):
         for alert_id, user_id in db.session.execute(
             sa.select(AlertRecipient.alert_id, AlertRecipient.user_id)
             .where(AlertRecipient.alert_id.in_(chunk))

@@ -40,7 +40,7 @@ from server import clock
 from server.accounts.auth import Principal
 from server.accounts.models import Role
 from server.checks.models import Check
-from server.database import dialect_insert, get_owned, page_of
+from server.database import chunks, dialect_insert, get_owned, page_of
 from server.enterprises.calendar import enterprise_period
 from server.enterprises.models import Enterprise
 from server.errors import ZichaError
@@ -111,7 +111,7 @@ def sweep(now: datetime | None = None) -> list[NewMiss]:
     recorded: list[NewMiss] = []
     for (zone, _, frequency), (shifts, enterprise_ids) in _calendar_groups().items():
         for period in closed_periods(zone, shifts, frequency, watermark, horizon):
-            for chunk in _chunks(enterprise_ids):
+            for chunk in chunks(enterprise_ids, _CHUNK):
                 recorded += _record_misses(chunk, frequency, period, now)
     db.session.execute(sa.update(SweepState).where(SweepState.name == SWEEP_NAME).values(watermark=horizon, updated_at=now))
     return sorted(recorded, key=attrgetter("id"))
@@ -156,11 +156,6 @@ def _calendar_groups() -> dict[tuple[str, tuple[str, ...], Frequency], tuple[tup
         key = (zone, tuple(shifts) if frequency is Frequency.SHIFT else (), frequency)
         groups.setdefault(key, (tuple(shifts), []))[1].append(enterprise_id)
     return groups
-
-
-def _chunks(ids: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
-    for start in range(0, len(ids), size):
-        yield ids[start : start + size]
 
 
 def _paused(column, target, period: Period):
