@@ -73,7 +73,7 @@ def read_targets(db_path: Path, enterprise: str) -> list[Target]:
     return [Target(sid, vid, json.loads(items)) for sid, vid, items in rows]
 
 
-def build_bodies(targets: list[Target], batches: int, batch: int, now: datetime) -> list[bytes]:
+def build_bodies(targets: list[Target], batches: int, batch: int, now: datetime, fail_rate: float = 0.05) -> list[bytes]:
     """``batches`` gzip push bodies of ``batch`` checks each, as the reference client sends them:
     one device, offline for the last hours, its checks spread over the demo's schedules."""
     n = batches * batch
@@ -83,7 +83,7 @@ def build_bodies(targets: list[Target], batches: int, batch: int, now: datetime)
     per_target = [
         synthetic_records(
             n // len(targets) + 1, schedule_id=t.schedule_id, version={"id": t.version_id, "items": t.items},
-            start=start, boot_id=boot, seed=seed + i, spacing=timedelta(seconds=len(targets)),
+            start=start, boot_id=boot, seed=seed + i, spacing=timedelta(seconds=len(targets)), fail_rate=fail_rate,
         )
         for i, t in enumerate(targets)
     ]
@@ -165,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server (default 2)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="measured runs of each, alternating (default 2)")
+    parser.add_argument("--fail-rate", type=float, default=0.05, help="chance each answer fails (default 0.05: about 3 checks "
+                        "in 10 fail an item; each failed check on a red or orange post raises an alert and hazard drafts)")
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -190,17 +192,18 @@ def main(argv: list[str] | None = None) -> int:
         now = datetime.now(timezone.utc)
         verify(zicha.port, token, build_bodies(targets, 1, args.batch, now)[0])
         items = sum(len(t.items) for t in targets) / len(targets)
-        print(f"push:  POST /api/v1/sync/push, {args.batch} checks per push (~{items:.1f} answers each), gzip both ways")
+        print(f"push:  POST /api/v1/sync/push, {args.batch} checks per push (~{items:.1f} answers each, each answer failing "
+              f"with chance {args.fail_rate}), gzip both ways")
         print(f"bare:  POST /bare/push, same body, json + one sqlite3 executemany of the same columns")
         print(f"{args.batches} pushes per run from {args.clients} threads; gunicorn --workers {args.workers} each; "
               f"machine: {os.cpu_count()} CPUs, {platform.platform()}\n", flush=True)
 
-        run("warm-up", bare.port, "/bare/push", None, build_bodies(targets, 20, args.batch, now), args.batch, args.clients)
-        run("warm-up", zicha.port, "/api/v1/sync/push", token, build_bodies(targets, 20, args.batch, now), args.batch, args.clients)
+        run("warm-up", bare.port, "/bare/push", None, build_bodies(targets, 20, args.batch, now, args.fail_rate), args.batch, args.clients)
+        run("warm-up", zicha.port, "/api/v1/sync/push", token, build_bodies(targets, 20, args.batch, now, args.fail_rate), args.batch, args.clients)
         results: dict[str, list[RunResult]] = {"bare": [], "push": []}
         for round_no in range(1, args.rounds + 1):
             for label, server, path, tok in (("bare", bare, "/bare/push", None), ("push", zicha, "/api/v1/sync/push", token)):
-                bodies = build_bodies(targets, args.batches, args.batch, now)
+                bodies = build_bodies(targets, args.batches, args.batch, now, args.fail_rate)
                 r = run(label, server.port, path, tok, bodies, args.batch, args.clients)
                 results[label].append(r)
                 print(f"  round {round_no} {label:<4} {r.checks_per_s:9.0f} checks/s  {r.body_bytes:5d} body bytes/check  "

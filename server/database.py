@@ -69,6 +69,16 @@ def dialect_insert(table: sa.Table):
     return module.insert(table)
 
 
+def insert_returning_ids(table: sa.Table, rows: list[dict]) -> list[int]:
+    """Insert ``rows`` into ``table`` with SQLAlchemy Core and give back their new ids, in the
+    rows' order. SQLAlchemy sends them as one multi-row ``INSERT … RETURNING`` when it can pair
+    ids with rows: on PostgreSQL by itself, on SQLite thanks to the table's ``insert_sentinel``
+    column (without one it falls back to a statement per row). Only flushes."""
+    if not rows:
+        return []
+    return list(db.session.scalars(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), rows))
+
+
 IN_CHUNK = 2000  # values per IN (…): well below SQLite's and PostgreSQL's bound-parameter limits
 
 

@@ -110,11 +110,13 @@ def synthetic_records(
     seed: int = 0,
     first_seq: int = 1,
     photo_digests: bool = True,
+    fail_rate: float = 0.05,
 ) -> list[dict]:
     """``n`` check records as one device would send them, made ``spacing`` apart from ``start``
     on one boot, numbered from ``first_seq``. Photo-required (and failed) items name a random
     SHA-256 — the photo itself is not made. With ``photo_digests`` False no photo is named, so
-    the records are valid only for a version without photo-required items."""
+    the records are valid only for a version without photo-required items. Each item fails with
+    probability ``fail_rate`` (see :func:`sample_answers`)."""
     rng = random.Random(seed)
     boot_id = boot_id or f"{seed:016x}"[-16:]
     digest = (lambda: "%064x" % rng.getrandbits(256)) if photo_digests else None
@@ -130,7 +132,7 @@ def synthetic_records(
             "performed_at": made.isoformat(timespec="seconds"),
             "boot_id": boot_id,
             "uptime_ms": uptime_start_ms + int((made - start) / timedelta(milliseconds=1)),
-            "answers": sample_answers(version["items"], rng, digest),
+            "answers": sample_answers(version["items"], rng, digest, fail_rate=fail_rate),
         }
         records.append(record)
     return records

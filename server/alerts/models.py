@@ -65,6 +65,9 @@ class Alert(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Filled by SQLAlchemy with each row's place in a bulk INSERT … RETURNING, so SQLite can take a
+    # batch in one statement and still give each row its id (see migration 0010).
+    insert_sentinel = sa.insert_sentinel("insert_sentinel")
     enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))
     kind: Mapped[str] = mapped_column(sa.String(32))
     post_id: Mapped[int | None] = mapped_column(sa.ForeignKey("posts.id"), index=True)

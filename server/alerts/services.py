@@ -32,7 +32,7 @@ from server.alerts import texts
 from server.alerts.models import Alert, AlertEvent, AlertKind, AlertRecipient, AlertSettings, AlertStatus, EventKind, Level
 from server.checklists.models import ChecklistVersion
 from server.checks.models import Check
-from server.database import chunks, get_owned, page_of
+from server.database import chunks, get_owned, insert_returning_ids, page_of
 from server.enterprises.models import Enterprise
 from server.errors import ZichaError
 from server.extensions import db
@@ -179,16 +179,16 @@ def _raise(rows: list[dict], supervisors: list[int | None], chains: dict[int, Ch
             created_at=now,
         )
         starts.append(people)
-    ids = list(db.session.scalars(sa.insert(Alert).returning(Alert.id, sort_by_parameter_order=True), rows))
+    ids = insert_returning_ids(Alert.__table__, rows)
     recipients = [
         {"alert_id": alert_id, "user_id": uid, "level": row["level"], "added_at": now}
         for alert_id, row, people in zip(ids, rows, starts)
         for uid in people
     ]
     if recipients:
-        db.session.execute(sa.insert(AlertRecipient), recipients)
+        db.session.execute(sa.insert(AlertRecipient.__table__), recipients)
     db.session.execute(
-        sa.insert(AlertEvent),
+        sa.insert(AlertEvent.__table__),
         [{"alert_id": alert_id, "kind": EventKind.CREATED.value, "at": now, "actor_id": None, "level": row["level"], "note": ""} for alert_id, row in zip(ids, rows)],
     )
     outgoing: dict[int, list] = {}

@@ -108,6 +108,9 @@ class Hazard(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Filled by SQLAlchemy with each row's place in a bulk INSERT … RETURNING, so SQLite can take a
+    # batch in one statement and still give each row its id (see migration 0010).
+    insert_sentinel = sa.insert_sentinel("insert_sentinel")
     enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"))
     number: Mapped[str] = mapped_column(sa.String(32))
     # The device's UUID when the hazard was raised offline (the sync push's idempotency key).

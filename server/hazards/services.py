@@ -43,7 +43,7 @@ from server import clock
 from server.accounts.auth import Principal
 from server.accounts.models import MANAGERS, Role, User
 from server.checks.models import Check
-from server.database import dialect_insert, get_owned, page_of
+from server.database import dialect_insert, get_owned, insert_returning_ids, page_of
 from server.enterprises.models import Enterprise, Site
 from server.errors import ZichaError
 from server.extensions import db
@@ -61,19 +61,25 @@ MAJOR_PLAN_FIELDS = ("measures", "funds", "responsible_id", "deadline", "emergen
 
 
 def next_number(enterprise_id: int, year: int) -> str:
-    """The enterprise's next hazard number for ``year``, e.g. ``YH-2026-0001``.
+    """The enterprise's next hazard number for ``year``, e.g. ``YH-2026-0001``."""
+    return next_numbers(enterprise_id, year, 1)[0]
+
+
+def next_numbers(enterprise_id: int, year: int, count: int) -> list[str]:
+    """The enterprise's next ``count`` hazard numbers for ``year``, consecutive, in order.
 
     The counter row is created if missing (``ON CONFLICT DO NOTHING``: two first reports of a year
-    do not clash) and bumped with ``UPDATE … RETURNING`` in the caller's transaction: the row stays
-    locked until that transaction ends, so concurrent reports get consecutive numbers in commit
-    order, and a rolled-back report takes its number back — the ledger has no holes.
+    do not clash) and bumped by ``count`` with ``UPDATE … RETURNING`` in the caller's transaction:
+    the row stays locked until that transaction ends, so concurrent reports get consecutive
+    numbers in commit order, and a rolled-back report takes its numbers back — the ledger has no
+    holes. One statement whatever ``count`` is, so a push that opens many drafts pays it once.
     """
     table = HazardCounter.__table__
     db.session.execute(dialect_insert(table).values(enterprise_id=enterprise_id, year=year, last=0).on_conflict_do_nothing())
     last = db.session.execute(
-        sa.update(table).where(table.c.enterprise_id == enterprise_id, table.c.year == year).values(last=table.c.last + 1).returning(table.c.last)
+        sa.update(table).where(table.c.enterprise_id == enterprise_id, table.c.year == year).values(last=table.c.last + count).returning(table.c.last)
     ).scalar_one()
-    return f"{NUMBER_PREFIX}-{year}-{last:04d}"
+    return [f"{NUMBER_PREFIX}-{year}-{n:04d}" for n in range(last - count + 1, last + 1)]
 
 
 def _local_year(moment: datetime, zone: str) -> int:
@@ -233,7 +239,7 @@ def drafts_for_failed_checks(described: Sequence[Mapping]) -> list[int]:
         )
     }
     now = clock.now()
-    created = []
+    rows: dict[tuple[int, int], list[dict]] = {}  # (enterprise, year) → new hazards, in order
     for c in checks:
         fact = facts[c["id"]]
         photos = {a["item_id"]: a.get("photos") or [] for a in fact.answers}
@@ -241,19 +247,33 @@ def drafts_for_failed_checks(described: Sequence[Mapping]) -> list[int]:
             item_id = item.get("item_id")
             if (c["id"], item_id) in known:
                 continue
-            label = item.get("label") or item_id
-            hazard = _create(
-                c["enterprise_id"], fact.timezone, fact.user_id, now,
-                {
-                    "source": HazardSource.CONTROL_MEASURE, "type": HazardType.OTHER, "found_at": fact.performed_at,
-                    "post_id": c["post_id"], "site_id": fact.site_id, "location": fact.location or "",
-                    "description": f"检查项不合格：{label}", "check_id": c["id"], "check_item_id": item_id,
-                    "photos_before": list(photos.get(item_id, [])),
-                },
-                "检查不合格自动生成的隐患草稿 / draft raised by a failed checklist item",
-            )
-            created.append(hazard.id)
+            known.add((c["id"], item_id))
+            rows.setdefault((c["enterprise_id"], _local_year(now, fact.timezone)), []).append({
+                "enterprise_id": c["enterprise_id"], "status": HazardStatus.REPORTED, "source": HazardSource.CONTROL_MEASURE,
+                "type": HazardType.OTHER, "found_at": fact.performed_at, "found_by_id": fact.user_id,
+                "post_id": c["post_id"], "site_id": fact.site_id, "location": fact.location or "",
+                "description": f"检查项不合格：{item.get('label') or item_id}", "check_id": c["id"], "check_item_id": item_id,
+                "photos_before": list(photos.get(item_id, [])), "created_at": now, "updated_at": now,
+            })
+    created: list[int] = []
+    for (enterprise_id, year), new in rows.items():
+        for row, number in zip(new, next_numbers(enterprise_id, year, len(new))):
+            row["number"] = number
+        created += _insert_reported(new, now, "检查不合格自动生成的隐患草稿 / draft raised by a failed checklist item")
     return created
+
+
+def _insert_reported(rows: list[dict], now: datetime, note: str) -> list[int]:
+    """Insert new ``reported`` hazards and their first history step in two statements (a push
+    may open dozens of drafts: ORM objects one by one cost a flush each); their ids, in order."""
+    ids = insert_returning_ids(Hazard.__table__, rows)
+    db.session.execute(sa.insert(HazardEvent.__table__), [
+        {"hazard_id": hid, "enterprise_id": row["enterprise_id"], "action": "reported", "from_status": None,
+         "to_status": HazardStatus.REPORTED.value, "at": now, "actor_id": row["found_by_id"], "note": note,
+         "photos": list(row["photos_before"]), "changes": {}}
+        for hid, row in zip(ids, rows)
+    ])
+    return ids
 
 
 # --------------------------------------------------------------------------- reading
@@ -289,6 +309,10 @@ _FILTERS = {
 }
 
 
+# The ledger's order, most recently found first: the listing's pages and the exports' rows agree.
+LEDGER_ORDER = (Hazard.found_at.desc(), Hazard.id.desc())
+
+
 def ledger_clauses(principal: Principal, filters: Mapping) -> list:
     """The WHERE of the ledger (台账) under ``filters``: what the listing pages through and what
     the exports and statistics (issue 5, part 5) are to read, so all of them agree."""
@@ -299,7 +323,7 @@ def list_hazards(principal: Principal, filters: Mapping, page: int, page_size: i
     """The ledger: hazards the caller may see, the most recently found first, filtered by status,
     grade, type, source, site, post, check, when found (``since`` inclusive, ``until`` exclusive)
     and ``overdue`` (assigned and past the deadline now)."""
-    query = sa.select(Hazard).order_by(Hazard.found_at.desc(), Hazard.id.desc())
+    query = sa.select(Hazard).order_by(*LEDGER_ORDER)
     return page_of(Hazard, query, ledger_clauses(principal, filters), page, page_size)
 
 
