@@ -12,6 +12,7 @@ from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
 from server.guards import register_guards
 from server.extensions import COMPRESSION_DEFAULTS, Api, compress, db, migrate
+from sync.protocol import SyncCheckRecordSchema, SyncHazardRecordSchema
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
 
@@ -42,6 +43,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # flask-smorest keeps one OpenAPI spec per Api instance, so each app gets its own.
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
+    # A push's records are raw objects in PushSchema (so one bad record is refused alone): their
+    # two shapes are documented here, by name.
+    api.spec.components.schema("SyncCheckRecord", schema=SyncCheckRecordSchema)
+    api.spec.components.schema("SyncHazardRecord", schema=SyncHazardRecordSchema)
     app.extensions["zicha.api"] = api
     register_error_handlers(app)
     register_guards(app)

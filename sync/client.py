@@ -405,6 +405,45 @@ class Device:
             record["note"] = note
         return self.store.add_record(record, photos=photos, period_key=period.key, made_wall=reading.wall)
 
+    def report_hazard(
+        self,
+        description: str,
+        *,
+        photos: Sequence[bytes | str] = (),
+        post_id: int | None = None,
+        site_id: int | None = None,
+        location: str = "",
+        hazard_type: str = "other",
+        source: str = "daily",
+        basis: str = "",
+        check_id: str | None = None,
+        check_item_id: str | None = None,
+        note: str = "",
+    ) -> OutboxRecord:
+        """Raise a hazard offline (上报隐患) and queue it; it goes with the next push.
+
+        ``photos`` as in :meth:`make_check` (bytes, or the SHA-256 of a photo the device holds).
+        From a failed item of a check: ``check_id`` (the check's record id) and ``check_item_id``.
+        """
+        shas, held = self._photos(photos)
+        reading = self.clock.reading()
+        assert reading.wall is not None
+        record: dict[str, Any] = {
+            "type": RecordType.HAZARD,
+            "id": str(uuid.uuid4()),
+            "found_at": _iso(reading.wall),
+            "boot_id": reading.boot_id,
+            "uptime_ms": reading.uptime_ms,
+            "description": description,
+            "hazard_type": hazard_type,
+            "source": source,
+            "photos": shas,
+        }
+        optional = {"post_id": post_id, "site_id": site_id, "location": location, "basis": basis,
+                    "check_id": check_id, "check_item_id": check_item_id, "note": note}
+        record.update({k: v for k, v in optional.items() if v not in (None, "")})
+        return self.store.add_record(record, photos=held, made_wall=reading.wall)
+
     def edit_check(self, record_id: str, *, answers: Sequence[dict] | None = None, note: str | None = None) -> OutboxRecord:
         """Change a check not yet sent; a sealed one raises :class:`sync.outbox.SealedRecordError`."""
         current = self.store.get(record_id)
@@ -427,23 +466,30 @@ class Device:
         """How many records are drafts, sealed, stored (awaiting photos), problems; photos held."""
         return self.store.counts()
 
+    def _photos(self, given: Sequence[bytes | str], held: dict[str, bytes] | None = None) -> tuple[list[str], dict[str, bytes]]:
+        """Photos given as bytes or as the SHA-256 of one the device holds: their digests, and
+        the bytes to store (added to ``held``)."""
+        held = {} if held is None else held
+        shas = []
+        for photo in given or []:
+            if isinstance(photo, (bytes, bytearray, memoryview)):
+                data = bytes(photo)
+                sha = hashlib.sha256(data).hexdigest()
+                held[sha] = data
+                shas.append(sha)
+            elif isinstance(photo, str):
+                if photo not in held and not self.store.has_photo(photo):
+                    raise ClientError(f"photo {photo} is not on this device")
+                shas.append(photo)
+            else:
+                raise ClientError("a photo is its bytes or its SHA-256")
+        return shas, held
+
     def _answers(self, version: dict, answers: Sequence[dict]) -> tuple[list[dict], dict[str, bytes]]:
         photos: dict[str, bytes] = {}
         named = []
         for answer in answers:
-            shas = []
-            for photo in answer.get("photos", []) or []:
-                if isinstance(photo, (bytes, bytearray, memoryview)):
-                    data = bytes(photo)
-                    sha = hashlib.sha256(data).hexdigest()
-                    photos[sha] = data
-                    shas.append(sha)
-                elif isinstance(photo, str):
-                    if photo not in photos and not self.store.has_photo(photo):
-                        raise ClientError(f"photo {photo} is not on this device")
-                    shas.append(photo)
-                else:
-                    raise ClientError("a photo is its bytes or its SHA-256")
+            shas, _ = self._photos(answer.get("photos", []) or [], photos)
             named.append({**answer, "photos": shas})
         evaluation = evaluate_answers(version["items"], named)
         if evaluation.errors:

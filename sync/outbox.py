@@ -39,7 +39,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sync.protocol import MAX_ANCHORS, Result
+from sync.protocol import MAX_ANCHORS, RecordType, Result
 from sync.records import CheckRecordSchema, content_hash
 from sync.timing import Anchor
 
@@ -662,8 +662,16 @@ _RECORD = CheckRecordSchema()
 _FIELD_ORDER = ("type", "id", "device_seq", "schedule_id", "checklist_version_id", "performed_at", "boot_id", "uptime_ms", "answers", "note")
 
 
+_NOT_CONTENT = frozenset({"type", "device_seq", "boot_id", "uptime_ms"})
+
+
 def record_hash(body: dict) -> str:
-    """The server's content hash of a sync record (see :func:`sync.records.content_hash`)."""
+    """The content hash of a sync record: for a check the server's (see
+    :func:`sync.records.content_hash`); for a hazard its fields but identity and clocks, as
+    canonical JSON (the server compares a resent hazard by its fields)."""
+    if body.get("type") == RecordType.HAZARD:
+        blob = json.dumps({k: v for k, v in body.items() if k not in _NOT_CONTENT}, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
     core = {k: body[k] for k in ("id", "schedule_id", "checklist_version_id", "performed_at", "answers", "note") if k in body}
     return content_hash(_RECORD.load(core))
 
@@ -673,12 +681,9 @@ def _ordered(record: dict) -> dict:
 
 
 def _photo_names(record: dict) -> list[str]:
-    names: list[str] = []
-    for answer in record.get("answers", []):
-        for sha in answer.get("photos", []) or []:
-            if sha not in names:
-                names.append(sha)
-    return names
+    """The photos a record names: its answers' (a check) and its own (a hazard), in order."""
+    shas = [sha for answer in record.get("answers", []) for sha in answer.get("photos", []) or []]
+    return list(dict.fromkeys([*shas, *(record.get("photos") or [])]))
 
 
 DONE_PERIODS_KEPT = 16

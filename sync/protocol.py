@@ -13,6 +13,10 @@ Push — ``POST /api/v1/sync/push`` (body may be sent with ``Content-Encoding: g
                   "performed_at": "2026-11-22T09:12:00+08:00", "boot_id": "b-3f..", "uptime_ms": 1234567,
                   "answers": [{"item_id": "exit", "value": true, "photos": ["<sha256>"]}], "note": ""}]}
 
+* A hazard raised on the device travels the same way: ``{"type": "hazard", "id": "<uuid>",
+  "device_seq": 18, "found_at": …, "boot_id": …, "uptime_ms": …, "description": "…",
+  "hazard_type": "fire", "photos": [...], "check_id": "<uuid>", "check_item_id": "exit"}`` (see
+  :class:`SyncHazardRecordSchema`); its result adds the hazard's ``number`` and ``hazard_id``.
 * ``sent`` is the device's wall clock and monotonic clock (uptime since boot, counting sleep)
   at the moment it sent the batch; ``anchors`` are moments at which the device learned the
   server's time (every server answer carries ``server_time``), on this boot or earlier ones.
@@ -49,7 +53,17 @@ BOOT_ID = validate.Length(1, 64)
 
 class RecordType:
     CHECK = "check"
-    ALL = (CHECK,)
+    HAZARD = "hazard"
+    ALL = (CHECK, HAZARD)
+
+
+# The server's hazard categories (``server.hazards.models``; a test keeps the two the same).
+HAZARD_TYPES = ("safety", "process", "electrical", "instrument", "fire", "equipment", "other")
+HAZARD_SOURCES = (
+    "daily", "comprehensive", "specialized", "seasonal", "holiday", "accident_analogy", "resumption",
+    "external_expert", "control_measure", "report", "other",
+)
+MAX_HAZARD_PHOTOS = 20
 
 
 class Result:
@@ -90,7 +104,41 @@ class SyncCheckRecordSchema(CheckRecordSchema):
     uptime_ms = fields.Integer(strict=True, validate=validate.Range(min=0), metadata={"description": "Monotonic ms since that boot when the check was made"})
 
 
+class SyncHazardRecordSchema(ma.Schema):
+    """A hazard a worker raised on the device (上报隐患), possibly offline, by its client UUID.
+
+    ``found_at`` is the device's wall clock when it was raised, ``boot_id``/``uptime_ms`` its
+    monotonic clock then: the server dates it like a check. Raised from a check's failed item,
+    it names ``check_id`` and ``check_item_id`` (the check may travel in the same batch, before
+    it); the server then links the two, adding to the draft a red or orange post already opened
+    for that item rather than opening a second hazard. ``hazard_type`` is the hazard's category
+    (``type`` says what kind of record this is).
+    """
+
+    type = fields.String(required=True, validate=validate.Equal(RecordType.HAZARD))
+    id = fields.UUID(required=True, metadata={"description": "Client UUID: the idempotency key"})
+    device_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
+    found_at = fields.AwareDateTime(required=True, metadata={"description": "Device wall clock when raised, with its UTC offset"})
+    boot_id = fields.String(validate=BOOT_ID)
+    uptime_ms = fields.Integer(strict=True, validate=validate.Range(min=0))
+    description = fields.String(required=True, validate=validate.Length(1, MAX_TEXT), metadata={"description": "隐患描述"})
+    hazard_type = fields.String(load_default="other", validate=validate.OneOf(HAZARD_TYPES), metadata={"description": "隐患类别"})
+    source = fields.String(load_default="daily", validate=validate.OneOf(HAZARD_SOURCES), metadata={"description": "排查类型"})
+    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1))
+    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1))
+    location = fields.String(load_default="", validate=validate.Length(max=300))
+    basis = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    photos = fields.List(
+        fields.String(validate=validate.Regexp(SHA256_HEX, error="photo must be a lowercase SHA-256 hex digest")),
+        load_default=list, validate=validate.Length(max=MAX_HAZARD_PHOTOS),
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
+    check_id = fields.UUID(allow_none=True, load_default=None, metadata={"description": "The check whose failed item this is"})
+    check_item_id = fields.String(allow_none=True, load_default=None, validate=validate.Length(1, 64))
+
+
 _SYNC_CHECK_RECORD = SyncCheckRecordSchema()
+_SYNC_HAZARD_RECORD = SyncHazardRecordSchema()
 _RECORD_KEYS = frozenset(_SYNC_CHECK_RECORD.fields)
 _REQUIRED_KEYS = frozenset(name for name, f in _SYNC_CHECK_RECORD.fields.items() if f.required)
 _ANSWER_KEYS = frozenset({"item_id", "value", "note", "photos"})
@@ -160,6 +208,14 @@ def load_check_record(raw) -> dict:
     return loaded if loaded is not None else _SYNC_CHECK_RECORD.load(raw)
 
 
+def load_record(raw) -> dict:
+    """Load one pushed record of any type (its ``type`` says which schema); raises
+    :class:`marshmallow.ValidationError` if it is invalid."""
+    if type(raw) is dict and raw.get("type") == RecordType.HAZARD:
+        return _SYNC_HAZARD_RECORD.load(raw)
+    return load_check_record(raw)
+
+
 class PushSchema(ma.Schema):
     """A push: the envelope is validated as a whole, each record on its own."""
 
@@ -168,7 +224,8 @@ class PushSchema(ma.Schema):
     anchors = fields.List(fields.Nested(AnchorSchema), load_default=list, validate=validate.Length(max=MAX_ANCHORS))
     # Raw here so that one malformed record is rejected alone instead of failing the batch.
     records = fields.List(
-        fields.Dict(), required=True, validate=validate.Length(1, MAX_BATCH), metadata={"description": "SyncCheckRecord objects"}
+        fields.Dict(), required=True, validate=validate.Length(1, MAX_BATCH),
+        metadata={"description": "SyncCheckRecord and SyncHazardRecord objects, told apart by their type"},
     )
 
 
@@ -177,9 +234,11 @@ class RecordResultSchema(ma.Schema):
     id = fields.String(metadata={"description": "The record's id, when it had a readable one"})
     result = fields.String(required=True, validate=validate.OneOf(Result.ALL))
     status = fields.String(metadata={"description": "complete or awaiting_photos, for a stored record"})
+    number = fields.String(metadata={"description": "A hazard's number (隐患编号), e.g. YH-2026-0007"})
+    hazard_id = fields.Integer(metadata={"description": "A stored hazard's id on the server"})
     missing_photos = fields.List(fields.String(validate=validate.Regexp(SHA256_HEX)))
     period_key = fields.String()
-    performed_at = fields.AwareDateTime()
+    performed_at = fields.AwareDateTime(metadata={"description": "When the check was made or the hazard found (the server's estimate)"})
     time_quality = fields.String()
     flags = fields.List(fields.String())
     code = fields.String(metadata={"description": "Error code from the catalogue, for a rejected record"})

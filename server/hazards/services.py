@@ -29,6 +29,7 @@ are responsible for. Anything else — another tenant's above all — is ``not_f
 """
 from __future__ import annotations
 
+import enum
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -184,34 +185,62 @@ def _create(enterprise_id: int, zone: str, found_by_id: int, now: datetime, valu
     return hazard
 
 
-def create_from_device(principal: Principal, record: Mapping) -> tuple[Hazard, bool]:
-    """The hook for the sync push (not wired yet): a hazard a device raised, possibly offline,
-    keyed by its client UUID ``record["id"]``. Returns the hazard and whether it is new; the same
-    id again answers the first hazard (a retry), never a second one. ``record`` carries what
-    :func:`report` takes, plus ``check_id`` / ``check_item_id`` when raised from a check's failed
-    item (the check must be the enterprise's). When a draft for that item already exists (made
-    on arrival of a red or orange post's check), the device's description and photos are added
-    to it instead of opening a second hazard."""
+class DeviceOutcome(str, enum.Enum):
+    """What became of a hazard a device sent (see :func:`create_from_device`)."""
+
+    NEW = "new"              # a new hazard
+    MERGED = "merged"        # added to the draft a failed item on a red or orange post opened
+    DUPLICATE = "duplicate"  # this id was stored before with this content: a retry
+    CONFLICT = "conflict"    # this id was stored before with other content (or by another enterprise)
+
+
+def create_from_device(principal: Principal, record: Mapping) -> tuple[Hazard | None, DeviceOutcome]:
+    """A hazard a device raised, possibly offline, keyed by its client UUID ``record["id"]``
+    (the sync push's records of type ``hazard``; see :mod:`server.hazards.device`).
+
+    ``record`` carries what :func:`report` takes, plus ``check_id`` / ``check_item_id`` when
+    raised from a check's failed item. The same id again is a retry: ``duplicate``, never a
+    second hazard. The same id with other content is a ``conflict``: the first hazard stays as
+    it was and the newcomer is kept in its history (a ``resent`` step), so nothing is lost; an
+    id another enterprise used is a ``conflict`` that leaves no trace in either. When a draft
+    for the failed item exists (opened on arrival of a red or orange post's check), the
+    device's description and photos are added to it (``merged``) instead of opening a second
+    hazard. A check that is not the enterprise's (or not here) is not linked — the hazard is
+    stored all the same and its first step says so: a hazard is never refused for a link.
+    """
     client_id = uuid.UUID(str(record["id"]))
+    photos = list(dict.fromkeys(record.get("photos") or []))
     existing = db.session.scalar(sa.select(Hazard).where(Hazard.client_id == client_id))
     if existing is not None:
         if existing.enterprise_id != principal.enterprise_id:
-            raise ZichaError("id_conflict")
-        return existing, False
-    check_id = record.get("check_id")
+            return None, DeviceOutcome.CONFLICT
+        if record["description"] == existing.description and set(photos) <= set(existing.photos_before):
+            return existing, DeviceOutcome.DUPLICATE
+        resent = {"description": record["description"], "photos": photos, "check_item_id": record.get("check_item_id")}
+        _record(existing, "resent", existing.status, principal.user_id, {"resent": [None, resent]},
+                "同一编号再次上传但内容不同，已留存 / the same id sent again with other content, kept here", photos)
+        return existing, DeviceOutcome.CONFLICT
+    check_id, note = record.get("check_id"), record.get("note") or ""
     if check_id is not None:
-        get_owned(Check, uuid.UUID(str(check_id)), principal.enterprise_id)
-        draft = db.session.scalar(sa.select(Hazard).where(Hazard.check_id == uuid.UUID(str(check_id)), Hazard.check_item_id == record.get("check_item_id")))
+        check_id = uuid.UUID(str(check_id))
+        if db.session.scalar(sa.select(Check.id).where(Check.id == check_id, Check.enterprise_id == principal.enterprise_id)) is None:
+            note = f"{note}\n关联检查 {check_id} 未找到，未关联 / check not found, not linked".strip()
+            check_id = None
+    item_id = record.get("check_item_id")
+    if check_id is not None and item_id is not None:
+        draft = db.session.scalar(sa.select(Hazard).where(Hazard.check_id == check_id, Hazard.check_item_id == item_id).with_for_update())
+        if draft is not None and draft.client_id is None:
+            merged = list(dict.fromkeys([*draft.photos_before, *photos]))
+            changes = _apply(draft, {"client_id": client_id, "description": record["description"], "photos_before": merged})
+            _record(draft, "described", draft.status, principal.user_id, changes, note, photos)
+            return draft, DeviceOutcome.MERGED
         if draft is not None:
-            photos = list(dict.fromkeys([*draft.photos_before, *(record.get("photos") or [])]))
-            changes = _apply(draft, {"client_id": client_id, "description": record.get("description") or draft.description, "photos_before": photos})
-            _record(draft, "described", draft.status, principal.user_id, changes, record.get("note") or "", record.get("photos") or [])
-            return draft, False
-    hazard = report(principal, {**record, "client_id": client_id})
+            item_id = None  # the item has its hazard already (another report): link to the check only
+    hazard = report(principal, {**record, "client_id": client_id, "note": note})
     if check_id is not None:
-        hazard.check_id, hazard.check_item_id = uuid.UUID(str(check_id)), record.get("check_item_id")
+        hazard.check_id, hazard.check_item_id = check_id, item_id
         db.session.flush()
-    return hazard, True
+    return hazard, DeviceOutcome.NEW
 
 
 def drafts_for_failed_checks(described: Sequence[Mapping]) -> list[int]:

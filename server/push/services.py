@@ -4,7 +4,9 @@ The envelope (protocol, clocks, anchors) is checked as a whole — a malformed e
 client's bug and the whole request is refused. Records are then loaded one by one, so a record
 that is malformed, unknown or invalid is ``rejected`` with its own catalogue code while the rest
 go in; every record gets a result, which acknowledges it. Checks go through
-:func:`server.checks.ingest.ingest_checks`, the same path as ``POST /checks``.
+:func:`server.checks.ingest.ingest_checks`, the same path as ``POST /checks``; hazards raised on
+the device then go through :func:`server.hazards.device.ingest_hazards` (after the checks, so a
+hazard finds the check of its own batch it was raised from).
 
 The device's ``device_seq`` counter is tracked in :class:`~server.push.models.DeviceSeq`. Its
 row is locked and updated last, after the records are written (a row lock on PostgreSQL, the
@@ -23,12 +25,15 @@ import sqlalchemy as sa
 from server import clock
 from server.accounts.auth import Principal
 from server.accounts.models import Device, MANAGERS
+from server.checks import slots
 from server.checks.ingest import CheckOutcome, Outcome, ingest_checks
 from server.errors import ZichaError, error_payload
 from server.database import dialect_insert
 from server.extensions import db
+from server.hazards.device import HazardArrival, ingest_hazards
+from server.hazards.services import DeviceOutcome
 from server.push.models import DeviceSeq
-from sync.protocol import RecordType, Result, load_check_record
+from sync.protocol import RecordType, Result, load_record
 from sync.timing import Anchor, Reading
 
 @dataclass
@@ -44,29 +49,31 @@ def push(principal: Principal, envelope: dict) -> PushAnswer:
     raw_records = envelope["records"]
 
     results: list[dict | None] = [None] * len(raw_records)
-    checks, check_indexes, seqs = [], [], []
+    checks, check_indexes, hazards, hazard_indexes, seqs = [], [], [], [], []
     for index, raw in enumerate(raw_records):
         seq = raw.get("device_seq")
         if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= 2**62:
             seqs.append(seq)  # counted as received even if the record itself is refused
         try:
-            record = load_check_record(raw)
+            record = load_record(raw)
         except ma.ValidationError as error:
             results[index] = _rejected(index, raw, ZichaError("validation_failed", error.messages))
             continue
         if record["type"] == RecordType.CHECK:
             checks.append(record)
             check_indexes.append(index)
+        else:
+            hazards.append(record)
+            hazard_indexes.append(index)
 
-    sent = envelope["sent"]
-    outcomes = ingest_checks(
-        principal,
-        checks,
-        sent=Reading(sent["boot_id"], sent["uptime_ms"], sent["wall"]),
-        anchors=[Anchor(a["boot_id"], a["uptime_ms"], a["server_time"]) for a in envelope["anchors"]],
-    )
+    sent = Reading(envelope["sent"]["boot_id"], envelope["sent"]["uptime_ms"], envelope["sent"]["wall"])
+    anchors = [Anchor(a["boot_id"], a["uptime_ms"], a["server_time"]) for a in envelope["anchors"]]
+    outcomes = ingest_checks(principal, checks, sent=sent, anchors=anchors)
     for index, record, outcome in zip(check_indexes, checks, outcomes):
         results[index] = _result(index, str(record["id"]), outcome)
+    # After the checks: a hazard raised from a failed item finds its check even in the same batch.
+    for index, record, arrival in zip(hazard_indexes, hazards, ingest_hazards(principal, hazards, sent=sent, anchors=anchors)):
+        results[index] = _hazard_result(index, str(record["id"]), arrival)
 
     device_seq = None
     seq_row = _lock_device_seq(principal, now)
@@ -94,6 +101,33 @@ def _result(index: int, record_id: str, outcome: CheckOutcome) -> dict:
         result["missing_photos"] = stored.missing_photos
     if stored.flags:
         result["flags"] = stored.flags
+    return result
+
+
+_HAZARD_RESULTS = {
+    DeviceOutcome.NEW: Result.ACCEPTED, DeviceOutcome.MERGED: Result.ACCEPTED,
+    DeviceOutcome.DUPLICATE: Result.DUPLICATE, DeviceOutcome.CONFLICT: Result.CONFLICT,
+}
+
+
+def _hazard_result(index: int, record_id: str, arrival: HazardArrival) -> dict:
+    if arrival.error is not None:
+        return _rejected(index, {"id": record_id}, arrival.error)
+    result = {"index": index, "id": record_id, "result": _HAZARD_RESULTS[arrival.outcome]}
+    if arrival.outcome is DeviceOutcome.CONFLICT:
+        result["code"] = "id_conflict"
+        return result
+    if result["result"] == Result.ACCEPTED and arrival.missing_photos:
+        result["result"] = Result.AWAITING_PHOTOS
+    hazard = arrival.hazard
+    result.update(
+        status=slots.AWAITING_PHOTOS if arrival.missing_photos else slots.COMPLETE, number=hazard.number, hazard_id=hazard.id,
+        performed_at=hazard.found_at.isoformat(), time_quality=arrival.estimate.quality,
+    )
+    if arrival.missing_photos:
+        result["missing_photos"] = arrival.missing_photos
+    if arrival.estimate.flags:
+        result["flags"] = list(arrival.estimate.flags)
     return result
 
 

@@ -61,11 +61,11 @@ def test_drafting_twice_changes_nothing_and_the_device_hook_adds_to_the_draft(ap
         assert services.drafts_for_failed_checks(describe_failed_checks([uuid.UUID(record["id"])])) == []
         client_id = str(uuid.uuid4())
         device = {"id": client_id, "description": "灭火器压力不足，已拍照", "check_id": record["id"], "check_item_id": "extinguisher", "photos": ["d" * 64]}
-        hazard, new = services.create_from_device(principal, device)
-        assert not new and hazard.description == "灭火器压力不足，已拍照" and hazard.photos_before == [PHOTO, "d" * 64]
-        again, new_again = services.create_from_device(principal, device)
-        assert again.id == hazard.id and not new_again
-        fresh, created = services.create_from_device(principal, {"id": str(uuid.uuid4()), "description": "地面油污"})
-        assert created and fresh.client_id is not None
+        hazard, outcome = services.create_from_device(principal, device)
+        assert outcome is services.DeviceOutcome.MERGED and hazard.description == "灭火器压力不足，已拍照" and hazard.photos_before == [PHOTO, "d" * 64]
+        again, outcome = services.create_from_device(principal, device)
+        assert again.id == hazard.id and outcome is services.DeviceOutcome.DUPLICATE
+        fresh, outcome = services.create_from_device(principal, {"id": str(uuid.uuid4()), "description": "地面油污"})
+        assert outcome is services.DeviceOutcome.NEW and fresh.client_id is not None
         db.session.commit()
     assert len(_hazards(app)) == 3
