@@ -54,7 +54,7 @@ class AssignIn(ma.Schema):
 
     responsible_id = fields.Integer(strict=True, required=True, metadata={"description": "整改责任人"})
     responsible_department = fields.String(load_default="", validate=validate.Length(max=200), metadata={"description": "整改责任部门"})
-    deadline = fields.AwareDateTime(required=True, metadata={"description": "整改期限"})
+    deadline = fields.AwareDateTime(load_default=None, allow_none=True, metadata={"description": "整改期限: required for 限期整改; 即查即改 without one: the end of today (enterprise zone)"})
     mode = fields.Enum(RectifyMode, by_value=True, load_default=RectifyMode.BY_DEADLINE, metadata={"description": "on_the_spot 即查即改 / by_deadline 限期整改"})
     measures = fields.String(load_default="", validate=validate.Length(max=4000), metadata={"description": "整改措施"})
     funds = fields.Decimal(load_default=None, allow_none=True, metadata={"description": "整改资金（元）"}, **_MONEY)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import enum
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ from server.database import dialect_insert, get_owned, insert_returning_ids, pag
 from server.enterprises.models import Enterprise, Site
 from server.errors import ZichaError
 from server.extensions import db
-from server.hazards.models import Hazard, HazardCounter, HazardEvent, HazardGrade, HazardSource, HazardStatus, HazardType
+from server.hazards.models import Hazard, HazardCounter, HazardEvent, HazardGrade, HazardSource, HazardStatus, HazardType, RectifyMode
 from server.posts.models import Post, RiskLevel
 
 NUMBER_PREFIX = "YH"  # 隐患
@@ -416,9 +416,21 @@ def assign(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
         missing = [name for name in MAJOR_PLAN_FIELDS if data.get(name) in (None, "")]
         if missing:
             raise ZichaError("hazard_plan_incomplete", {name: ["required for a major hazard (重大隐患五到位)"] for name in missing})
+    data = {**data, "deadline": _deadline(principal, data)}
     names = ("responsible_id", "responsible_department", "deadline", "mode", "measures", "funds", "emergency_measures")
     values = {"status": HazardStatus.ASSIGNED, **{k: data[k] for k in names if data.get(k) is not None}}
     return _done(hazard, "assigned", before, principal, _apply(hazard, values), data.get("note"))
+
+
+def _deadline(principal: Principal, data: Mapping) -> datetime:
+    """The deadline of an assignment: as given; for 即查即改 (fixed on the spot) without one, the
+    end of today in the enterprise's zone; 限期整改 must name one."""
+    if data.get("deadline") is not None:
+        return data["deadline"]
+    if data.get("mode") is not RectifyMode.ON_THE_SPOT:
+        raise ZichaError("validation_failed", {"deadline": ["required for 限期整改 (by_deadline)"]})
+    local = clock.now().astimezone(ZoneInfo(principal.timezone))
+    return datetime.combine(local.date() + timedelta(days=1), time.min, local.tzinfo).astimezone(timezone.utc)
 
 
 def rectify(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
