@@ -49,6 +49,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "pause_ended": ErrorKind(409, "该暂停已经结束", "This pause has already ended"),
     "hazard_transition_invalid": ErrorKind(409, "隐患当前状态不允许此操作", "The hazard's status does not allow this step"),
     "hazard_same_verifier": ErrorKind(409, "复查验收人不能是整改人", "The verifier must not be the person who rectified the hazard"),
+    "hazard_not_major": ErrorKind(409, "只有定级为重大隐患的隐患才有重大事故隐患报告", "Only a hazard graded major (重大) has a major hazard report"),
     # 413 / 415
     "payload_too_large": ErrorKind(413, "请求体过大", "The request body is too large"),
     "unsupported_media_type": ErrorKind(415, "不支持的内容类型", "Unsupported content type"),

@@ -148,3 +148,39 @@ class HazardOut(ma.Schema):
 
 class HazardDetailOut(HazardOut):
     events = fields.List(fields.Nested(HazardEventOut), metadata={"description": "The whole history, oldest first (append-only)"})
+
+
+class StatisticsQuery(ma.Schema):
+    year = fields.Integer(load_default=None, validate=validate.Range(2000, 2100), metadata={"description": "Calendar year in the enterprise's zone; default this year"})
+    quarter = fields.Integer(load_default=None, validate=validate.Range(1, 4), metadata={"description": "1–4: that quarter of the year only"})
+
+
+class StatisticsCell(ma.Schema):
+    found = fields.Integer(metadata={"description": "排查隐患数: found in the period, rejected ones aside"})
+    rectified = fields.Integer(metadata={"description": "已整改数: now rectified (待验收) or closed (已销号)"})
+    overdue = fields.Integer(metadata={"description": "逾期数: assigned and past the deadline now, or rectified after the deadline"})
+    rectification_rate = fields.Float(allow_none=True, metadata={"description": "整改率 in per cent (rectified ÷ found), one decimal; null when none were found"})
+
+
+class StatisticsRow(ma.Schema):
+    type = fields.String(allow_none=True, metadata={"description": "The hazard type (隐患类别); null in the 合计 row"})
+    type_zh = fields.String()
+    general = fields.Nested(StatisticsCell, metadata={"description": "一般隐患"})
+    major = fields.Nested(StatisticsCell, metadata={"description": "重大隐患"})
+    ungraded = fields.Nested(StatisticsCell, metadata={"description": "未定级: reported, not yet assessed"})
+    total = fields.Nested(StatisticsCell, metadata={"description": "合计"})
+    rejected = fields.Integer(metadata={"description": "不属实 (rejected), counted in no other figure"})
+
+
+class StatisticsOut(ma.Schema):
+    """隐患排查治理统计表: rows by type, columns by grade × found / rectified / overdue, and 整改率."""
+
+    year = fields.Integer()
+    quarter = fields.Integer(allow_none=True)
+    period = fields.String(metadata={"description": "The period's key, e.g. 2026 or 2026-Q4"})
+    start = fields.AwareDateTime(metadata={"description": "First instant of the period (inclusive)"})
+    end = fields.AwareDateTime(metadata={"description": "First instant after the period (exclusive)"})
+    timezone = fields.String(metadata={"description": "The enterprise's zone the period is reckoned in"})
+    as_of = fields.AwareDateTime(metadata={"description": "When the figures were counted (overdue and status are as of now)"})
+    rows = fields.List(fields.Nested(StatisticsRow), metadata={"description": "One per hazard type, always all seven"})
+    total = fields.Nested(StatisticsRow, metadata={"description": "合计"})

@@ -4,14 +4,24 @@ Roles per endpoint (the services check the rest — the responsible person, the 
 anyone signed in reports, lists and reads (each sees what the services' visibility rule allows);
 safety managers and admins confirm, reject, assign and verify; rectify is open to every role
 because the responsible person may be a worker (the service refuses anyone else but supervisors).
+
+The ledger's documents — the XLSX and CSV exports, the statistics and the 重大事故隐患报告 PDF —
+are for safety managers and admins only: they are the enterprise's own records, kept and handed
+to regulators by its safety department; supervisors and workers keep the listing. They read
+through the same visibility rule as the listing all the same (``server/hazards/ledger.py``).
+The fixed paths (``/hazards/export.xlsx``, ``/hazards/statistics``) cannot clash with
+``/hazards/<int:hazard_id>``: the ``int`` converter matches digits only.
 """
+from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
 from server.database import commits
-from server.hazards import services
-from server.hazards.schemas import AssignIn, ConfirmIn, HazardDetailOut, HazardIn, HazardOut, HazardQuery, RectifyIn, RejectIn, VerifyIn
+from server.hazards import ledger, services
+from server.hazards.schemas import (
+    AssignIn, ConfirmIn, HazardDetailOut, HazardIn, HazardOut, HazardQuery, RectifyIn, RejectIn, StatisticsOut, StatisticsQuery, VerifyIn,
+)
 
 blp = Blueprint("hazards", __name__, description="Hazards (隐患) and their closed loop: report, grade, assign, rectify, verify")
 
@@ -105,3 +115,57 @@ def rectify_hazard(data, hazard_id):
 def verify_hazard(data, hazard_id):
     """复查验收: passed closes the hazard (销号); failed sends it back to rectification."""
     return services.verify(current(), hazard_id, data)
+
+
+# --------------------------------------------------------------------------- the ledger's documents
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _download(body, mimetype: str, names: tuple[str, str]) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = ledger.content_disposition(*names)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blp.route("/hazards/export.xlsx", methods=["GET"])
+@require(*_MANAGERS)
+@blp.arguments(HazardQuery, location="query")
+@blp.response(200, content_type=XLSX, description="隐患台账 as an Excel workbook (sheet 隐患台账)")
+def export_xlsx(filters):
+    """The hazard ledger (隐患台账) as XLSX, under the listing's filters and in its order."""
+    principal = current()
+    body = ledger.xlsx_bytes(ledger.export_rows(principal, filters), principal, filters)
+    return _download(body, XLSX, ledger.download_names("hazard-ledger", "隐患台账", "xlsx", principal))
+
+
+@blp.route("/hazards/export.csv", methods=["GET"])
+@require(*_MANAGERS)
+@blp.arguments(HazardQuery, location="query")
+@blp.response(200, content_type="text/csv", description="隐患台账 as CSV, UTF-8 with a BOM, streamed")
+def export_csv(filters):
+    """The hazard ledger (隐患台账) as CSV (UTF-8 with BOM, for Excel), under the listing's filters."""
+    principal = current()
+    chunks = ledger.csv_chunks(ledger.export_rows(principal, filters))
+    return _download(stream_with_context(chunks), "text/csv; charset=utf-8", ledger.download_names("hazard-ledger", "隐患台账", "csv", principal))
+
+
+@blp.route("/hazards/statistics", methods=["GET"])
+@require(*_MANAGERS)
+@blp.arguments(StatisticsQuery, location="query")
+@blp.response(200, StatisticsOut)
+def hazard_statistics(query):
+    """隐患排查治理统计表 of a year or a quarter: by type and grade, found / rectified / overdue, 整改率."""
+    return ledger.statistics(current(), query["year"], query["quarter"])
+
+
+@blp.route("/hazards/<int:hazard_id>/report.pdf", methods=["GET"])
+@require(*_MANAGERS)
+@blp.response(200, content_type="application/pdf", description="重大事故隐患报告, A4")
+@blp.alt_response(409, description="hazard_not_major: the hazard is not graded 重大")
+def major_report(hazard_id):
+    """重大事故隐患报告 of a hazard graded 重大: every field, the 五到位 plan and the whole history."""
+    body, number = ledger.major_report(current(), hazard_id)
+    return _download(body, "application/pdf", (f"major-hazard-report-{number}.pdf", f"重大事故隐患报告-{number}.pdf"))

@@ -56,6 +56,7 @@ __all__ = [
     "LABELS_PER_PAGE",
     "FONT_ENV",
     "cjk_font_path",
+    "pdf_font_name",
     "risk_caption",
     "qr_module_px",
     "render_png",
@@ -166,8 +167,9 @@ _pdf_font_lock = threading.Lock()
 _pdf_fonts: dict[str, str] = {}  # font file path -> registered reportlab font name
 
 
-def _pdf_font_name() -> str:
-    """Register the CJK font with reportlab once per font file; return its name."""
+def pdf_font_name() -> str:
+    """Register the CJK font with reportlab once per font file; return its name (the labels
+    and the hazard reports draw with it)."""
     path = str(cjk_font_path())
     name = _pdf_fonts.get(path)
     if name is not None:
@@ -550,7 +552,7 @@ def render_pdf_sheet(labels: list[LabelData], title: str = "") -> bytes:
     labels = list(labels)
     if not labels:
         raise ValueError("no labels to render")
-    font = _pdf_font_name()
+    font = pdf_font_name()
     title = _clean(title)
 
     page_w, page_h = landscape(A4)

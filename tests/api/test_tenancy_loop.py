@@ -1,5 +1,5 @@
-"""Tenancy for what issues 3 and 4 added: photos, missed checks, pauses, alerts, notification
-channels and the in-app inbox. The same rule as tests/api/test_tenancy.py, by the same means: A's
+"""Tenancy for what issues 3 to 5 added: photos, missed checks, pauses, alerts, notification
+channels, the in-app inbox and the hazard ledger's documents. The same rule as tests/api/test_tenancy.py, by the same means: A's
 users calling with B's ids get 404 ``not_found``, exactly what an id that exists nowhere gets,
 with nothing of B in it, and not one row changes."""
 from __future__ import annotations
@@ -52,7 +52,12 @@ def loop(app, client, clock, tenants, photo_dirs):
     )
     assert r.status_code == 201, r.json
     b.channel_id = r.json["id"]
+    r = client.post(f"{API}/hazards", json={"description": "乙秘密隐患", "post_id": b.post_id}, headers=b.auth("worker"))
+    assert r.status_code == 201, r.json
+    b.hazard_id = r.json["id"]
+    assert client.post(f"{API}/hazards/{b.hazard_id}/confirm", json={"grade": "major"}, headers=b.auth("safety_manager")).status_code == 200
     ghost.photo = "0" * 64
+    ghost.hazard_id = 990_065
     ghost.miss_id, ghost.alert_id, ghost.notification_id, ghost.pause_id, ghost.channel_id = 990_060, 990_061, 990_062, 990_063, 990_064
     clock.advance(minutes=1)
     return a, b, ghost
@@ -76,6 +81,7 @@ CASES = {
     "channel-replay": ("POST", ADMIN, lambda a, o: (f"/notification-channels/{o.channel_id}/replay", {"from_seq": 1})),
     "channel-outbox": ("GET", ADMIN, lambda a, o: (f"/notification-channels/{o.channel_id}/outbox", None)),
     "notification-read": ("POST", ALL, lambda a, o: (f"/notifications/{o.notification_id}/read", None)),
+    "hazard-report-pdf": ("GET", MANAGERS, lambda a, o: (f"/hazards/{o.hazard_id}/report.pdf", None)),
 }
 
 MATRIX = [pytest.param(name, role, id=f"{name}-{role}") for name, (_m, roles, _b) in CASES.items() for role in roles]
@@ -111,6 +117,9 @@ def test_listings_show_nothing_of_the_other_enterprise(app, client, loop):
         ("/notification-channels", "admin", b.channel_id),
         ("/notifications", "supervisor", b.notification_id),
         ("/sync/gaps", "safety_manager", None),
+        ("/hazards/export.csv", "safety_manager", None),
+        (f"/hazards/export.csv?post_id={b.post_id}", "admin", None),
+        ("/hazards/statistics", "admin", None),
     ):
         r = client.get(API + url, headers=a.auth(role))
         assert r.status_code == 200, (url, r.status_code)
