@@ -77,10 +77,12 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from server.posts.views import blp as posts_blp
     from server.public.views import blp as public_blp
     from server.push.views import blp as push_blp
+    from server.reports.views import blp as reports_blp
+    from server.reports.views import public_blp as public_reports_blp
     from server.scan.views import blp as scan_blp
     from server.schedules.views import blp as schedules_blp
 
-    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp, push_blp, changes_blp, photos_blp, uploads_blp, misses_blp, notifications_blp, alerts_blp, hazards_blp):
+    for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp, push_blp, changes_blp, photos_blp, uploads_blp, misses_blp, notifications_blp, alerts_blp, hazards_blp, reports_blp, public_reports_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(public_blp)
 

@@ -2,7 +2,8 @@
 
 Every setting can be given as ``ZICHA_<NAME>`` in the environment; ``create_app(overrides)``
 takes the same names for tests. Production (``ZICHA_ENV=production``) refuses to start with
-the default secret key or with debug on — a forgotten default is a hole, not a convenience.
+the default secret key, with debug on or without its own key for sealed contacts — a forgotten
+default is a hole, not a convenience.
 """
 from __future__ import annotations
 
@@ -88,6 +89,13 @@ def from_environment() -> dict:
         "SMTP_USERNAME": _env("SMTP_USERNAME"),
         "SMTP_PASSWORD": _env("SMTP_PASSWORD"),
         "SMTP_FROM": _env("SMTP_FROM", "zicha@localhost"),
+        # Family reports (server/reports). REPORT_CONTACT_KEY: Fernet key(s), comma-separated, the
+        # first sealing and all opening reporters' contacts; required in production. Unset in
+        # development and tests, a stable key is derived from SECRET_KEY (server/reports/sealing.py).
+        "REPORT_CONTACT_KEY": _env("REPORT_CONTACT_KEY"),
+        "REPORT_MAX_PHOTOS": _env_int("REPORT_MAX_PHOTOS", 5),
+        # The public form's body (text and photos together); each photo is also held to PHOTO_MAX_BYTES.
+        "REPORT_MAX_CONTENT_LENGTH": _env_int("REPORT_MAX_CONTENT_LENGTH", 40 * 1024 * 1024),
         "JSON_AS_ASCII": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "Zicha API",
@@ -112,3 +120,24 @@ def check_production_safety(config: dict) -> None:
         raise UnsafeConfiguration("ZICHA_SECRET_KEY must be set to a random value of 32+ characters in production")
     if config.get("DEBUG"):
         raise UnsafeConfiguration("ZICHA_DEBUG must be off in production")
+    _check_contact_key(config.get("REPORT_CONTACT_KEY"))
+
+
+def report_contact_keys(value: str | None) -> list[str]:
+    """The Fernet keys a ``REPORT_CONTACT_KEY`` value names, in order (empty when unset)."""
+    return [k.strip() for k in (value or "").split(",") if k.strip()]
+
+
+def _check_contact_key(value: str | None) -> None:
+    """Production seals reporters' contacts with its own key, never one derived from SECRET_KEY
+    (changing that would make every sealed contact unreadable)."""
+    from cryptography.fernet import Fernet
+
+    keys = report_contact_keys(value)
+    if not keys:
+        raise UnsafeConfiguration("ZICHA_REPORT_CONTACT_KEY must be set in production (a Fernet key; it seals reporters' contacts)")
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError:
+            raise UnsafeConfiguration("ZICHA_REPORT_CONTACT_KEY must be Fernet keys (32 url-safe base64 bytes), comma-separated") from None

@@ -96,6 +96,19 @@ def page_of(model, query: sa.Select, clauses: list, page: int, page_size: int) -
     return list(rows), total
 
 
+def one_or_not_found(query: sa.Select, lock: type | None = None) -> Any:
+    """The row ``query`` finds (the id, and the caller's visibility rule, in its WHERE), or
+    ``not_found`` — the same for a row that does not exist and one the caller may not see.
+    ``lock``: the model whose row to hold (``FOR UPDATE OF``) until the transaction ends, so two
+    steps at once on one row are taken one after the other and the second sees the first's work."""
+    if lock is not None:
+        query = query.with_for_update(of=lock)
+    row = db.session.scalar(query)
+    if row is None:
+        raise ZichaError("not_found")
+    return row
+
+
 def get_owned(model: type[M], ident: Any, enterprise_id: int) -> M:
     """Load ``model`` by primary key inside one enterprise, or raise ``not_found``.
 

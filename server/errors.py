@@ -38,6 +38,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "device_revoked": ErrorKind(403, "该设备已被停用，请联系管理员", "This device has been revoked; ask an administrator"),
     "forbidden": ErrorKind(403, "无权执行此操作", "You may not do this"),
     "hazard_not_responsible": ErrorKind(403, "只有整改责任人或班组长可以提交整改", "Only the responsible person or a supervisor may report the rectification"),
+    "report_contact_forbidden": ErrorKind(403, "只有企业指定的查看人可以查看举报人的联系方式", "Only the people the enterprise designated may read a reporter's contact"),
     # 404 / 405
     "not_found": ErrorKind(404, "未找到", "Not found"),
     "method_not_allowed": ErrorKind(405, "不支持该请求方法", "Method not allowed"),
@@ -50,6 +51,8 @@ CATALOGUE: dict[str, ErrorKind] = {
     "hazard_transition_invalid": ErrorKind(409, "隐患当前状态不允许此操作", "The hazard's status does not allow this step"),
     "hazard_same_verifier": ErrorKind(409, "复查验收人不能是整改人", "The verifier must not be the person who rectified the hazard"),
     "hazard_not_major": ErrorKind(409, "只有定级为重大隐患的隐患才有重大事故隐患报告", "Only a hazard graded major (重大) has a major hazard report"),
+    "report_transition_invalid": ErrorKind(409, "举报当前状态不允许此操作", "The report's status does not allow this step"),
+    "report_reward_paid": ErrorKind(409, "该奖励已发放", "This reward has already been paid"),
     # 413 / 415
     "payload_too_large": ErrorKind(413, "请求体过大", "The request body is too large"),
     "unsupported_media_type": ErrorKind(415, "不支持的内容类型", "Unsupported content type"),
@@ -150,8 +153,8 @@ def http_exception_response(exc: HTTPException):
     # webargs answers a body that is not JSON at all with 400 {"json": ["Invalid JSON body."]}
     if status == 400 and isinstance(details, dict) and details.get("json") == ["Invalid JSON body."]:
         code, details = "invalid_json", None
-    if isinstance(details, dict) and set(details) == {"json"}:
-        details = details["json"]  # the body is the only location we parse; drop the wrapper
+    if isinstance(details, dict) and set(details) in ({"json"}, {"multipart"}):
+        details = next(iter(details.values()))  # the body is the only location parsed; drop the wrapper
     if code not in CATALOGUE:
         code = "internal_error" if status >= 500 else "bad_request"
     payload = error_payload(code, details, data.get("message"))

@@ -1,6 +1,7 @@
 """Unbound extensions; :func:`server.create_app` wires them with ``init_app``."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -46,6 +47,12 @@ class UTCDateTime(sa.types.TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def value_enum(cls: type[enum.Enum], length: int = 32) -> sa.Enum:
+    """A Python enum stored by its values (``"reported"``, not ``"REPORTED"``) in a plain string
+    column with no database enum type, so a new member needs no schema change on PostgreSQL."""
+    return sa.Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
 
 
 class Base(DeclarativeBase):

@@ -19,7 +19,12 @@ def test_production_refuses_unsafe_settings(overrides, tmp_path):
 
 
 def test_production_starts_with_a_real_secret(tmp_path):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "ZICHA_ENV": "production", "SECRET_KEY": "k" * 40})
+    from cryptography.fernet import Fernet
+
+    app = create_app({
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}", "ZICHA_ENV": "production", "SECRET_KEY": "k" * 40,
+        "REPORT_CONTACT_KEY": Fernet.generate_key().decode(),  # production seals reporters' contacts with its own key
+    })
     assert app.config["SECRET_KEY"] != DEFAULT_SECRET_KEY
 
 

@@ -349,6 +349,29 @@ def raise_for_overdue_hazards(hazards: Sequence[Mapping]) -> list[int]:
     return _raise(rows, first, chains, clock.now())
 
 
+def raise_for_report(enterprise_id: int, report_id: int) -> int:
+    """The alert for a new family report; its id. It goes straight to the safety managers (the
+    head or the admins when there are none) and never to a supervisor, who may be the one the
+    report is about. Blue: in the app only — no robot, webhook or e-mail, which reach group chats
+    — and it climbs only as blue alerts do (by default never), and then only to the head. The
+    triage resolves it (:func:`resolve_by_system`). Only flushes."""
+    row = {
+        "enterprise_id": enterprise_id, "kind": AlertKind.REPORT.value, "post_id": None, "risk_level": RiskLevel.BLUE,
+        "missed_check_id": None, "check_id": None, "schedule_id": None, "period_key": None, **vars(texts.report_wording(report_id)),
+    }
+    return _raise([row], [None], chains_of([enterprise_id]), clock.now())[0]
+
+
+def resolve_by_system(alert_id: int, actor_id: int, note: str) -> bool:
+    """Resolve an alert because what it asked for was done elsewhere (a report triaged): a
+    ``resolved`` event by ``actor_id``; False when it was resolved already. Only flushes."""
+    alert = db.session.get(Alert, alert_id)
+    if alert is None or not _take(alert, [Alert.status != AlertStatus.RESOLVED], status=AlertStatus.RESOLVED, escalate_at=None):
+        return False
+    _event(alert, EventKind.RESOLVED, clock.now(), actor_id, note)
+    return True
+
+
 def describe_failed_checks(check_ids: Sequence[uuid.UUID]) -> list[dict]:
     """What :func:`raise_for_failed_checks` needs of stored checks: those with failed items on
     red or orange posts, each with its failed items' labels (zh and en) from its own version.

@@ -101,6 +101,18 @@ def overdue_hazard_wording(number: str, grade: str, description: str, post_name:
     )
 
 
+def report_wording(report_id: int) -> Wording:
+    """Title and summary of the alert for a new family report (家属举报). Deliberately bland — no
+    site, no words of the reporter: a digest may carry it to a group chat, and what the report
+    says is read in the report queue, behind its own access rules."""
+    return Wording(
+        f"新的家属举报待处理：#{report_id}",
+        f"New family report to triage: #{report_id}",
+        f"收到一条家属举报（#{report_id}），请在举报队列中查看、核实并答复。",
+        f"A family report (#{report_id}) has arrived; review, verify and reply to it in the report queue.",
+    )
+
+
 def alert_message(alert, link: str, kind: str | None = None, title_prefix: tuple[str, str] = ("", ""), extra: tuple[str, str] = ("", "")) -> Message:
     """The notification for an alert (new, escalated or corrected): its title, summary and where to act."""
     risk = _risk(alert.risk_level).value

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.accounts.models import User
 from server.extensions import db
+from server.extensions import value_enum as _enum
 
 
 class HazardStatus(str, enum.Enum):
@@ -90,10 +91,6 @@ class RectifyMode(str, enum.Enum):
     @property
     def zh(self) -> str:
         return {"on_the_spot": "即查即改", "by_deadline": "限期整改"}[self.value]
-
-
-def _enum(cls: type[enum.Enum]) -> sa.Enum:
-    return sa.Enum(cls, native_enum=False, length=32, values_callable=lambda e: [m.value for m in e])
 
 
 class Hazard(db.Model):

@@ -44,7 +44,7 @@ from server import clock
 from server.accounts.auth import Principal
 from server.accounts.models import MANAGERS, Role, User
 from server.checks.models import Check
-from server.database import dialect_insert, get_owned, insert_returning_ids, page_of
+from server.database import dialect_insert, get_owned, insert_returning_ids, one_or_not_found, page_of
 from server.enterprises.models import Enterprise, Site
 from server.errors import ZichaError
 from server.extensions import db
@@ -361,12 +361,7 @@ def get_hazard(principal: Principal, hazard_id: int, lock: bool = False) -> Haza
     ``lock``: hold its row until the transaction ends (a transition), so two steps at once on
     the same hazard are taken one after the other and the second finds the new status."""
     query = sa.select(Hazard).where(Hazard.id == hazard_id, *_visible(principal)).options(selectinload(Hazard.events))
-    if lock:
-        query = query.with_for_update(of=Hazard)
-    hazard = db.session.scalar(query)
-    if hazard is None:
-        raise ZichaError("not_found")
-    return hazard
+    return one_or_not_found(query, Hazard if lock else None)
 
 
 # --------------------------------------------------------------------------- transitions

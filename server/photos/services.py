@@ -106,12 +106,13 @@ def temp_dir(*parts: str) -> Path:
 
 
 @contextlib.contextmanager
-def received_body(stream: IO[bytes], sha256: str) -> Iterator[Path]:
+def received_body(stream: IO[bytes], sha256: str | None) -> Iterator[Path]:
     """Stream a request body to a temp file, hashing as it goes; yield the file's path.
 
     Refuses a body larger than ``PHOTO_MAX_BYTES`` (``image_too_large``, without reading the
-    rest) and one whose SHA-256 is not ``sha256`` (``hash_mismatch``). The temp file is removed
-    when the block ends, whatever happens.
+    rest) and one whose SHA-256 is not ``sha256`` (``hash_mismatch``; ``None``: no digest was
+    announced, as for a photo of the public report form). The temp file is removed when the block
+    ends, whatever happens.
     """
     limit = current_app.config["PHOTO_MAX_BYTES"]
     fd, name = tempfile.mkstemp(dir=temp_dir("incoming"), suffix=".part")
@@ -123,7 +124,7 @@ def received_body(stream: IO[bytes], sha256: str) -> Iterator[Path]:
                 copy_stream(stream, out, limit, (hasher,))
             except Interrupted:
                 raise ZichaError("bad_request", {"body": ["the connection closed before the whole body arrived"]}) from None
-        if hasher.hexdigest() != sha256:
+        if sha256 is not None and hasher.hexdigest() != sha256:
             raise ZichaError("hash_mismatch", {"expected": sha256, "received": hasher.hexdigest()})
         yield path
     finally:

@@ -98,13 +98,18 @@ class _Sink:
 
 def _served(sha256: str, variant: str) -> Response:
     photo = services.get_photo(current().enterprise_id, sha256)
-    response = Response(services.served_copy(photo, variant), mimetype="image/jpeg")
+    return jpeg_response(services.served_copy(photo, variant), photo.sha256, variant)
+
+
+def jpeg_response(data: bytes, sha256: str, variant: str) -> Response:
+    """A served copy (re-encoded JPEG) of a content-addressed photo, answered conditionally."""
+    response = Response(data, mimetype="image/jpeg")
     # A content-addressed copy never changes; it may be cached, but only by the user's own browser.
     response.headers["Cache-Control"] = "private, max-age=86400"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Content-Disposition"] = f'inline; filename="{photo.sha256[:16]}-{variant}.jpg"'
-    response.set_etag(f"{photo.sha256}-{variant}")
+    response.headers["Content-Disposition"] = f'inline; filename="{sha256[:16]}-{variant}.jpg"'
+    response.set_etag(f"{sha256}-{variant}")
     return response.make_conditional(request)
 
 

@@ -1,5 +1,5 @@
-"""Tenancy for what issues 3 to 5 added: photos, missed checks, pauses, alerts, notification
-channels, the in-app inbox and the hazard ledger's documents. The same rule as tests/api/test_tenancy.py, by the same means: A's
+"""Tenancy for what issues 3 to 6 added: photos, missed checks, pauses, alerts, notification
+channels, the in-app inbox, the hazard ledger's documents and family reports. The same rule as tests/api/test_tenancy.py, by the same means: A's
 users calling with B's ids get 404 ``not_found``, exactly what an id that exists nowhere gets,
 with nothing of B in it, and not one row changes."""
 from __future__ import annotations
@@ -56,11 +56,28 @@ def loop(app, client, clock, tenants, photo_dirs):
     assert r.status_code == 201, r.json
     b.hazard_id = r.json["id"]
     assert client.post(f"{API}/hazards/{b.hazard_id}/confirm", json={"grade": "major"}, headers=b.auth("safety_manager")).status_code == 200
+    b.report_id, b.report_photo = _family_report(app, client, b, data)
     ghost.photo = "0" * 64
     ghost.hazard_id = 990_065
+    ghost.report_id, ghost.report_photo = 990_066, "0" * 64
     ghost.miss_id, ghost.alert_id, ghost.notification_id, ghost.pause_id, ghost.channel_id = 990_060, 990_061, 990_062, 990_063, 990_064
     clock.advance(minutes=1)
     return a, b, ghost
+
+
+def _family_report(app, client, b, photo: bytes) -> tuple[int, str]:
+    """B's family report (issue 6) with a photo, sent through B's public link; B's admin reads contacts."""
+    from server.reports.services import settings_of
+
+    with app.app_context():
+        token = settings_of(b.enterprise_id).link_token
+        db.session.commit()
+        db.session.remove()
+    form = {"description": "乙秘密举报", "contact": "乙的电话", "photos": [(io.BytesIO(photo), "p.jpg", "image/jpeg")]}
+    assert client.post(f"{API}/public/reports/{token}", data=form, content_type="multipart/form-data").status_code == 201
+    assert client.put(f"{API}/report-settings", json={"contact_reader_ids": [b.users["admin"]]}, headers=b.auth("admin")).status_code == 200
+    report = client.get(f"{API}/reports", headers=b.auth("admin")).json[0]
+    return report["id"], report["photos"][0]["sha256"]
 
 
 CASES = {
@@ -82,6 +99,11 @@ CASES = {
     "channel-outbox": ("GET", ADMIN, lambda a, o: (f"/notification-channels/{o.channel_id}/outbox", None)),
     "notification-read": ("POST", ALL, lambda a, o: (f"/notifications/{o.notification_id}/read", None)),
     "hazard-report-pdf": ("GET", MANAGERS, lambda a, o: (f"/hazards/{o.hazard_id}/report.pdf", None)),
+    "family-report-get": ("GET", READERS, lambda a, o: (f"/reports/{o.report_id}", None)),
+    "family-report-thumb": ("GET", READERS, lambda a, o: (f"/reports/{o.report_id}/photos/{o.report_photo}/thumb", None)),
+    "family-report-reply": ("POST", MANAGERS, lambda a, o: (f"/reports/{o.report_id}/reply", {"reply": "甲"})),
+    "family-report-confirm": ("POST", MANAGERS, lambda a, o: (f"/reports/{o.report_id}/confirm", {})),
+    "family-report-contact": ("POST", ALL, lambda a, o: (f"/reports/{o.report_id}/contact", None)),
 }
 
 MATRIX = [pytest.param(name, role, id=f"{name}-{role}") for name, (_m, roles, _b) in CASES.items() for role in roles]
@@ -120,6 +142,8 @@ def test_listings_show_nothing_of_the_other_enterprise(app, client, loop):
         ("/hazards/export.csv", "safety_manager", None),
         (f"/hazards/export.csv?post_id={b.post_id}", "admin", None),
         ("/hazards/statistics", "admin", None),
+        ("/reports", "safety_manager", b.report_id),
+        ("/report-contact-log", "admin", None),
     ):
         r = client.get(API + url, headers=a.auth(role))
         assert r.status_code == 200, (url, r.status_code)
