@@ -18,4 +18,7 @@ max_requests = 5000
 max_requests_jitter = 500
 accesslog = "-"
 errorlog = "-"
+# Writes "-" for the address, browser and referer of requests to the public report paths (/r/,
+# /api/v1/public/), whatever access_log_format says: no log names a reporter (server/accesslog.py).
+logger_class = "server.accesslog.GunicornLogger"
 forwarded_allow_ips = os.environ.get("ZICHA_FORWARDED_ALLOW_IPS", "127.0.0.1")

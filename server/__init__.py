@@ -7,11 +7,13 @@ from typing import Any
 from flask import Flask
 
 from server import config as config_module
+from server.accesslog import hide_reporters_in_dev_server_log
 from server.clock import SystemClock
 from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
 from server.guards import register_guards
-from server.extensions import COMPRESSION_DEFAULTS, Api, compress, db, migrate
+from server.extensions import COMPRESSION_DEFAULTS, Api, compress, db, limiter, migrate
+from server.ratelimits import DayKeys
 from sync.protocol import SyncCheckRecordSchema, SyncHazardRecordSchema
 
 MIGRATIONS_DIR = str(Path(__file__).parent / "migrations")
@@ -40,6 +42,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     for key, value in COMPRESSION_DEFAULTS.items():
         app.config.setdefault(key, value)
     compress.init_app(app)
+    limiter.init_app(app)
+    app.extensions["zicha.client_keys"] = DayKeys.for_config(app.config)
+    hide_reporters_in_dev_server_log()
     # flask-smorest keeps one OpenAPI spec per Api instance, so each app gets its own.
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
@@ -78,6 +83,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     from server.public.views import blp as public_blp
     from server.push.views import blp as push_blp
     from server.reports.views import blp as reports_blp
+    from server.reports.pages import blp as report_pages_blp
     from server.reports.views import public_blp as public_reports_blp
     from server.scan.views import blp as scan_blp
     from server.schedules.views import blp as schedules_blp
@@ -85,6 +91,7 @@ def _register_blueprints(app: Flask, api: Api) -> None:
     for blp in (accounts_blp, enterprises_blp, posts_blp, checklists_blp, schedules_blp, scan_blp, checks_blp, push_blp, changes_blp, photos_blp, uploads_blp, misses_blp, notifications_blp, alerts_blp, hazards_blp, reports_blp, public_reports_blp):
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")
     api.register_blueprint(public_blp)
+    api.register_blueprint(report_pages_blp)
 
 
 def _register_cli(app: Flask) -> None:

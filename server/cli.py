@@ -119,7 +119,7 @@ def serve_command(demo, bind, workers):
             db.session.commit()
         click.echo(sign_in_help())
     gunicorn = shutil.which("gunicorn") or "gunicorn"
-    args = [gunicorn, "--workers", str(workers), "--bind", bind, "--access-logfile", "-", "server.wsgi:app"]
+    args = [gunicorn, "--workers", str(workers), "--bind", bind, "--access-logfile", "-", "--logger-class", "server.accesslog.GunicornLogger", "server.wsgi:app"]
     click.echo(f"serving on http://{bind}  (API docs: http://{bind}/api/v1/docs)")
     sys.stdout.flush()
     os.execvp(args[0], args)

@@ -96,6 +96,27 @@ def from_environment() -> dict:
         "REPORT_MAX_PHOTOS": _env_int("REPORT_MAX_PHOTOS", 5),
         # The public form's body (text and photos together); each photo is also held to PHOTO_MAX_BYTES.
         "REPORT_MAX_CONTENT_LENGTH": _env_int("REPORT_MAX_CONTENT_LENGTH", 40 * 1024 * 1024),
+        # Rate limits (server/ratelimits.py) of the public report page and endpoints. memory://
+        # counts per process; several workers should share a store (redis://host:6379) to count
+        # together. Limits in Flask-Limiter's notation, ";" between several.
+        "RATELIMIT_STORAGE_URI": _env("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STRATEGY": "moving-window",  # no burst at a window's edge
+        "RATELIMIT_HEADERS_ENABLED": True,  # Retry-After on a 429
+        "RATELIMIT_KEY_PREFIX": "zicha",
+        # Reverse proxies in front that append to X-Forwarded-For (0: clients connect directly).
+        "RATELIMIT_TRUSTED_PROXIES": _env_int("RATELIMIT_TRUSTED_PROXIES", 0),
+        "REPORT_LIMIT_SUBMIT_PER_CLIENT": _env("REPORT_LIMIT_SUBMIT_PER_CLIENT", "5 per minute;50 per day"),
+        # Reports stored per enterprise link (generous: only stored reports count, spam refused
+        # per client or caught by the honeypot does not).
+        "REPORT_LIMIT_SUBMIT_PER_LINK": _env("REPORT_LIMIT_SUBMIT_PER_LINK", "100 per hour;500 per day"),
+        "REPORT_LIMIT_STATUS_PER_CLIENT": _env("REPORT_LIMIT_STATUS_PER_CLIENT", "20 per minute;200 per day"),
+        "REPORT_LIMIT_FORM_PER_CLIENT": _env("REPORT_LIMIT_FORM_PER_CLIENT", "60 per minute"),
+        # The report page's CSRF token (Flask-WTF) lives in a session cookie scoped to /r, sent
+        # over HTTPS only when the public address is HTTPS; a form left open half a day still submits.
+        "WTF_CSRF_TIME_LIMIT": 12 * 3600,
+        "SESSION_COOKIE_PATH": "/r",
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _env("PUBLIC_BASE_URL", "http://").startswith("https://"),
         "JSON_AS_ASCII": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "Zicha API",

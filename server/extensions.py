@@ -6,12 +6,14 @@ from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from flask_compress import Compress
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_smorest import Api as _SmorestApi
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, registry
 
 from server.errors import ErrorSchema, http_exception_response
+from server.ratelimits import client_key
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -75,6 +77,10 @@ class Api(_SmorestApi):
 # attribute after the commit would double the queries for nothing.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
+
+# Only the routes that name a limit are limited (the public report pages and endpoints); the
+# limiter knows a client only by a keyed hash of its address (server/ratelimits.py).
+limiter = Limiter(key_func=client_key)
 
 # Responses are compressed when the client accepts it: a sync answer shrinks ~5x on a metered link.
 compress = Compress()

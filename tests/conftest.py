@@ -94,6 +94,16 @@ def _empty_database(request):
                     conn.execute(sa.text(f"DELETE FROM {name}"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Every test starts with no request counted (the limiter's memory outlives a test)."""
+    if "app" in request.fixturenames:
+        from server.extensions import limiter
+
+        request.getfixturevalue("app")
+        limiter.reset()
+
+
 @pytest.fixture
 def ctx(app, clock):
     """An application context for calling services directly."""

@@ -32,10 +32,14 @@ def test_environment_variables_configure_the_app(monkeypatch, tmp_path):
     monkeypatch.setenv("ZICHA_DATABASE_URL", f"sqlite:///{tmp_path / 'env.db'}")
     monkeypatch.setenv("ZICHA_PUBLIC_BASE_URL", "https://check.example.cn/")
     monkeypatch.setenv("ZICHA_TOKEN_TTL_DAYS", "7")
+    monkeypatch.setenv("ZICHA_RATELIMIT_TRUSTED_PROXIES", "1")
+    monkeypatch.setenv("ZICHA_REPORT_LIMIT_SUBMIT_PER_CLIENT", "3 per minute")
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("env.db")
     assert app.config["PUBLIC_BASE_URL"] == "https://check.example.cn"
     assert app.config["TOKEN_TTL_DAYS"] == 7
+    assert app.config["RATELIMIT_TRUSTED_PROXIES"] == 1 and app.config["REPORT_LIMIT_SUBMIT_PER_CLIENT"] == "3 per minute"
+    assert app.config["SESSION_COOKIE_SECURE"]  # the report page's cookie travels over HTTPS only
 
 
 def test_sqlite_is_durable(app):

@@ -122,6 +122,7 @@ class PublicForm:
     sites: list[dict]  # {"id", "name"}, by name
     max_photos: int
     max_photo_bytes: int
+    timezone: str  # the enterprise's, for showing the dates
 
 
 def public_form(token: str) -> PublicForm:
@@ -129,7 +130,7 @@ def public_form(token: str) -> PublicForm:
     enterprise = _enterprise_for(token)
     sites = db.session.execute(sa.select(Site.id, Site.name).where(Site.enterprise_id == enterprise.id).order_by(Site.name, Site.id))
     config = current_app.config
-    return PublicForm(enterprise.name, [{"id": s.id, "name": s.name} for s in sites], config["REPORT_MAX_PHOTOS"], config["PHOTO_MAX_BYTES"])
+    return PublicForm(enterprise.name, [{"id": s.id, "name": s.name} for s in sites], config["REPORT_MAX_PHOTOS"], config["PHOTO_MAX_BYTES"], enterprise.timezone)
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ class ReceiptStatus:
     submitted_at: datetime
     updated_at: datetime
     rewards: list[ReportReward]
+    timezone: str  # the enterprise's, for showing the dates
 
 
 def status(receipt_code: str) -> ReceiptStatus:
@@ -205,9 +207,9 @@ def status(receipt_code: str) -> ReceiptStatus:
     )
     if report is None:
         raise ZichaError("not_found")
-    enterprise_name = db.session.scalar(sa.select(Enterprise.name).where(Enterprise.id == report.enterprise_id))
+    enterprise = db.session.execute(sa.select(Enterprise.name, Enterprise.timezone).where(Enterprise.id == report.enterprise_id)).one()
     updated_at = report.updated_at if report.hazard is None else max(report.updated_at, report.hazard.updated_at)
-    return ReceiptStatus(enterprise_name, report.progress, report.reply, report.replied_at, report.created_at, updated_at, list(report.rewards))
+    return ReceiptStatus(enterprise.name, report.progress, report.reply, report.replied_at, report.created_at, updated_at, list(report.rewards), enterprise.timezone)
 
 
 # --------------------------------------------------------------------------- reading

@@ -7,8 +7,8 @@ reply and reward; supervisors may list and read what the visibility rule leaves 
 may ask for a sealed contact, and only designated readers get it; admins change the settings.
 
 The public endpoints take no token and read nothing of the connection; their answers are never
-cached and send no referrer. (Rate limits, the honeypot and CSRF belong to the public page, which
-is to put the same limits on these endpoints.)
+cached and send no referrer. They share their rate limits with the public page
+(:mod:`server.reports.limits`); the honeypot and CSRF belong to the page (server/reports/pages.py).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from server.accounts.auth import current, require
 from server.accounts.models import Role
 from server.database import commits
 from server.photos.views import jpeg_response
-from server.reports import services
+from server.reports import limits, services
 from server.reports.schemas import (
     ReportConfirmIn, ContactAccessOut, ContactLogQuery, ContactOut, PayIn, PublicFormOut, ReceiptIn, ReceiptOut, ReceiptStatusOut, ReportRejectIn, ReplyIn,
     ReportDetailOut, ReportIn, ReportOut, ReportQuery, ReportSettingsIn, ReportSettingsOut, RewardIn,
@@ -251,30 +251,39 @@ def _report_body(view):
 
 
 @public_blp.route("/reports/<string:token>", methods=["GET"])
+@limits.form_per_client
 @public_blp.response(200, PublicFormOut)
 @public_blp.alt_response(404, description="not_found: unknown or rotated link")
+@public_blp.alt_response(429, description="rate_limited")
 def public_form(token):
     """What the report form of the link ``token`` shows: the enterprise's name and sites."""
     return services.public_form(token)
 
 
 @public_blp.route("/reports/<string:token>", methods=["POST"])
+@limits.submit_per_client
+@limits.submit_per_link
 @_report_body
 @public_blp.arguments(ReportIn, location="multipart")
 @public_blp.response(201, ReceiptOut)
 @public_blp.alt_response(404, description="not_found: unknown or rotated link")
 @public_blp.alt_response(413, description="image_too_large, payload_too_large")
 @public_blp.alt_response(415, description="unsupported_media_type: a photo is not JPEG, PNG, WebP or HEIC")
+@public_blp.alt_response(429, description="rate_limited: too many from this client, or to this enterprise")
 @commits
 def submit_report(data, token):
     """Send a report (multipart/form-data); the answer's receipt code is shown this once."""
-    return services.submit(token, data, data.pop("photos", []))
+    submitted = services.submit(token, data, data.pop("photos", []))
+    limits.count_stored_report()
+    return submitted
 
 
 @public_blp.route("/report-status", methods=["POST"])
+@limits.status_per_client
 @public_blp.arguments(ReceiptIn)
 @public_blp.response(200, ReceiptStatusOut)
 @public_blp.alt_response(404, description="not_found: the same for a wrong and a malformed code")
+@public_blp.alt_response(429, description="rate_limited")
 def report_status(data):
     """Follow a report by its receipt code (POST, so the code never lands in a URL or a log)."""
     return services.status(data["receipt"])

@@ -4,6 +4,7 @@ metadata, and the queue driven through the API."""
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -107,3 +108,56 @@ class Queue:
 @pytest.fixture
 def queue(client, world) -> Queue:
     return Queue(client, world.a)
+
+
+# --------------------------------------------------------------------------- the HTML page
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_RECEIPT = re.compile(r'id="receipt-code">([^<]+)<')
+
+
+def csrf_of(html: str) -> str:
+    return _CSRF.search(html).group(1)
+
+
+def receipt_on(response) -> str:
+    """The receipt code a receipt page shows."""
+    return _RECEIPT.search(response.get_data(as_text=True)).group(1)
+
+
+@dataclass
+class Page:
+    """An enterprise's public report page (``/r/<token>``), used as a phone's browser without
+    JavaScript uses it: open the form, fill it, send it as multipart. ``addr`` is the client."""
+
+    client: object
+    token: str
+
+    def _environ(self, addr: str | None, lang: str | None, agent: str = REPORTER_AGENT) -> dict:
+        headers = {"User-Agent": agent, **({"Accept-Language": lang} if lang else {})}
+        return {"environ_base": {"REMOTE_ADDR": addr or REPORTER_ADDR}, "headers": headers}
+
+    def open(self, addr: str | None = None, lang: str | None = None):
+        return self.client.get(f"/r/{self.token}", **self._environ(addr, lang))
+
+    def send(self, photos: tuple[bytes, ...] = (), csrf: str | None = "", addr: str | None = None, lang: str | None = None, **fields):
+        """Open the form and send it (``csrf=None``: without the token; "": the form's)."""
+        if csrf == "":
+            csrf = csrf_of(self.open(addr, lang).get_data(as_text=True))
+        form = {"description": "消防通道被货物堵死", "location": "3号仓库东门", "site_id": "", "anonymous": "true", "contact": "", "website": "", **fields}
+        data = {k: ("true" if v is True else str(v)) for k, v in form.items() if v is not None and v is not False}
+        if csrf is not None:
+            data["csrf_token"] = csrf
+        # Both file inputs, as a browser sends them: the camera's with the photos, the album's empty.
+        data["photos"] = [(io.BytesIO(p), f"IMG_{i}.jpg", "image/jpeg") for i, p in enumerate(photos)] + [(io.BytesIO(b""), "", "application/octet-stream")]
+        return self.client.post(f"/r/{self.token}", data=data, content_type="multipart/form-data", **self._environ(addr, lang))
+
+    def look_up(self, code: str, addr: str | None = None, lang: str | None = None):
+        form = self.client.get("/r/status", **self._environ(addr, lang))
+        return self.client.post("/r/status", data={"receipt": code, "csrf_token": csrf_of(form.get_data(as_text=True))}, **self._environ(addr, lang))
+
+
+@pytest.fixture
+def page(app, client, world, photo_dirs) -> Page:
+    """Enterprise A's public page."""
+    return Page(client, link_token(app, world.a.enterprise_id))

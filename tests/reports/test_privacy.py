@@ -1,18 +1,25 @@
-"""What protects the reporter: no trace of their connection anywhere, photos stored without any
+"""What protects the reporter: no trace of their connection anywhere — database, stored files,
+the rate limiter's memory, the application's and the servers' logs — photos stored without any
 metadata (read back from the stored bytes), and the photo limits of the pipeline."""
 from __future__ import annotations
 
 import io
 import logging
+import runpy
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import requests
 import sqlalchemy as sa
 from PIL import Image
 
+from server import cli
 from server.extensions import db
 from server.photos import images
 from server.reports.models import FamilyReport, FamilyReportPhoto
-from tests.reports.conftest import DEVICE_WORDS, REPORTER_ADDR, metadata_jpeg
+from tests.reports.conftest import DEVICE_WORDS, REPORTER_ADDR, csrf_of, link_token, metadata_jpeg, receipt_on
 
 
 def _every_value(app) -> list[str]:
@@ -127,3 +134,81 @@ def test_the_queue_serves_the_clean_copies(queue, public, variant):
         assert max(im.size) == (900 if variant == "display" else 320) and not im.getexif()
     assert queue.get(f"/reports/{report['id']}/photos/{'0' * 64}/{variant}").status_code == 404
     assert queue.get(f"/reports/{report['id']}/photos/{sha}/{variant}", role="worker").status_code == 403
+
+
+# --------------------------------------------------------------------------- the HTML page, the limiter, the logs
+
+
+def test_the_html_form_leaves_no_trace_of_its_sender(app, page, queue, photo_dirs, caplog):
+    from server.extensions import limiter
+
+    caplog.set_level(logging.DEBUG)
+    r = page.send(photos=(metadata_jpeg(),), anonymous="false", contact="13800000000", concerns_supervisor=True)
+    assert r.status_code == 200
+    assert page.look_up(receipt_on(r)).status_code == 200
+    assert queue.confirm(queue.ids()[0]).status_code == 200
+    values = _every_value(app)
+    # The limiter counted this client (under a keyed hash), and holds no address either.
+    counted = repr(vars(limiter.storage))
+    assert "client:" in counted
+    for trace in (REPORTER_ADDR, "203.0.113", "ReporterAgent", "SpyPhone Build"):
+        assert not [v for v in values if trace in v], trace
+        assert trace not in caplog.text and trace not in counted
+        for data in _stored_files(photo_dirs):
+            assert trace.encode() not in data
+
+
+def test_the_dev_server_log_names_no_reporter(app, live_server, world, caplog, monkeypatch):
+    token = link_token(app, world.a.enterprise_id)
+    # Alembic's logging set-up (the migrations ran in this process) disables loggers it did not name.
+    monkeypatch.setattr(logging.getLogger("werkzeug"), "disabled", False)
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    with requests.Session() as browser:
+        form = browser.get(f"{live_server}/r/{token}")
+        sent = browser.post(f"{live_server}/r/{token}", data={"description": "楼梯间堆放杂物", "csrf_token": csrf_of(form.text)}, files={"photos": ("a.jpg", metadata_jpeg(), "image/jpeg")})
+        assert sent.status_code == 200
+        assert browser.get(f"{live_server}/api/v1/public/reports/{token}").status_code == 200
+        assert browser.get(f"{live_server}/q/{world.a.post_token}").status_code == 200
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    private = [line for line in lines if "/r/" in line or "/api/v1/public/" in line]
+    assert len(private) == 3 and all(line.startswith("- - - [") for line in private), private
+    assert not [line for line in private if "127.0.0.1" in line]
+    # Other paths are logged as before.
+    assert [line for line in lines if "/q/" in line and line.startswith("127.0.0.1 ")]
+
+
+def _gunicorn_line(capsys, path: str) -> str:
+    from gunicorn.config import Config
+
+    from server.accesslog import GunicornLogger
+
+    cfg = Config()
+    cfg.set("accesslog", "-")
+    cfg.set("access_log_format", '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-forwarded-for}i)s %({x-real-ip}i)s')
+    logger = GunicornLogger(cfg)
+    environ = {"REMOTE_ADDR": REPORTER_ADDR, "REQUEST_METHOD": "POST", "RAW_URI": path, "PATH_INFO": path, "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_USER_AGENT": "ReporterAgent", "HTTP_REFERER": "https://wx.example/chat"}
+    request = SimpleNamespace(headers=[("X-FORWARDED-FOR", REPORTER_ADDR), ("X-REAL-IP", REPORTER_ADDR), ("USER-AGENT", "ReporterAgent")])
+    response = SimpleNamespace(status="200 OK", headers=[], sent=1234)
+    capsys.readouterr()
+    logger.access(response, request, environ, timedelta(milliseconds=12))
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("path", ["/r/Abc123", "/r/status", "/api/v1/public/reports/Abc123", "/api/v1/public/report-status"])
+def test_the_gunicorn_access_log_names_no_reporter(capsys, path):
+    line = _gunicorn_line(capsys, path)
+    assert path in line and " 200 1234 " in line
+    for trace in (REPORTER_ADDR, "ReporterAgent", "wx.example"):
+        assert trace not in line
+
+
+def test_the_gunicorn_access_log_is_unchanged_elsewhere(capsys):
+    line = _gunicorn_line(capsys, "/api/v1/scan/abc")
+    assert line.startswith(REPORTER_ADDR) and "ReporterAgent" in line
+
+
+def test_production_and_zicha_serve_use_the_private_access_log():
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"))
+    assert conf["logger_class"] == "server.accesslog.GunicornLogger"
+    assert '"--logger-class", "server.accesslog.GunicornLogger"' in Path(cli.__file__).read_text()
