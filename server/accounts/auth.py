@@ -97,3 +97,11 @@ def require(*roles: Role):
 def current() -> Principal:
     """The authenticated caller of this request."""
     return g.principal
+
+
+def caller_page(lister, filters, pagination_parameters):
+    """One page of a listing for the caller, for a ``blp.paginate`` view: ``lister(principal,
+    filters, page, page_size)`` answers the rows and the total, which goes in ``X-Pagination``."""
+    rows, total = lister(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
+    pagination_parameters.item_count = total
+    return rows

@@ -2,7 +2,7 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server.accounts.auth import current, require
+from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.alerts import services
 from server.alerts.schemas import AckIn, AlertDetailOut, AlertOut, AlertQuery, ResolveIn, SettingsIn, SettingsOut
@@ -21,9 +21,7 @@ _INBOX = (Role.SUPERVISOR, Role.SAFETY_MANAGER, Role.ADMIN)
 @blp.paginate(page_size=50, max_page_size=200)
 def listing(filters, pagination_parameters):
     """The caller's alerts, newest first; safety managers and admins may ask ``all=true``."""
-    rows, total = services.list_alerts(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
+    return caller_page(services.list_alerts, filters, pagination_parameters)
 
 
 @blp.route("/alerts/<int:alert_id>")

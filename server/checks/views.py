@@ -3,7 +3,7 @@ import uuid
 
 from flask_smorest import Blueprint
 
-from server.accounts.auth import current, require
+from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.checks import services
 from server.checks.schemas import CheckIn, CheckOut, CheckQuery
@@ -51,9 +51,7 @@ def listing(filters, pagination_parameters):
 
 
 def _page(filters, pagination_parameters):
-    rows, total = services.list_checks(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
+    return caller_page(services.list_checks, filters, pagination_parameters)
 
 
 @blp.route("/checks/<uuid:check_id>")

@@ -15,7 +15,7 @@ The fixed paths (``/hazards/export.xlsx``, ``/hazards/statistics``) cannot clash
 from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
-from server.accounts.auth import current, require
+from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
 from server.hazards import ledger, services
@@ -47,9 +47,7 @@ def report_hazard(data):
 @blp.paginate(page_size=50, max_page_size=200)
 def list_hazards(filters, pagination_parameters):
     """The hazard ledger (隐患台账), most recently found first (workers and supervisors: theirs)."""
-    rows, total = services.list_hazards(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
+    return caller_page(services.list_hazards, filters, pagination_parameters)
 
 
 @blp.route("/hazards/<int:hazard_id>", methods=["GET"])

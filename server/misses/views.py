@@ -6,7 +6,7 @@ they supervise; workers see neither (their own checks are in ``/checks/mine``).
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from server.accounts.auth import current, require
+from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
 from server.misses import services
@@ -18,12 +18,6 @@ _MANAGERS = (Role.ADMIN, Role.SAFETY_MANAGER)
 _READERS = (*_MANAGERS, Role.SUPERVISOR)
 
 
-def _page(lister, filters, pagination_parameters):
-    rows, total = lister(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
-
-
 @blp.route("/misses")
 @require(*_READERS)
 @blp.arguments(MissQuery, location="query")
@@ -31,7 +25,7 @@ def _page(lister, filters, pagination_parameters):
 @blp.paginate(page_size=50, max_page_size=200)
 def list_misses(filters, pagination_parameters):
     """Missed checks, the most recently closed first (supervisors: their posts')."""
-    return _page(services.list_misses, filters, pagination_parameters)
+    return caller_page(services.list_misses, filters, pagination_parameters)
 
 
 @blp.route("/misses/<int:miss_id>")
@@ -50,7 +44,7 @@ class Pauses(MethodView):
     @blp.paginate(page_size=50, max_page_size=200)
     def get(self, filters, pagination_parameters):
         """Pauses, newest first (supervisors: their posts' and their posts' schedules')."""
-        return _page(services.list_pauses, filters, pagination_parameters)
+        return caller_page(services.list_pauses, filters, pagination_parameters)
 
     @require(*_MANAGERS)
     @blp.arguments(PauseIn)

@@ -23,7 +23,7 @@ from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
-from server.accounts.auth import current, require
+from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
 from server.photos.views import jpeg_response
@@ -53,9 +53,7 @@ _JPEG = {"200": {"description": "Re-encoded JPEG, no metadata", "content": {"ima
 @blp.paginate(page_size=50, max_page_size=200)
 def list_reports(filters, pagination_parameters):
     """The report queue, newest first (supervisors: their sites' reports not routed past them)."""
-    rows, total = services.list_reports(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
+    return caller_page(services.list_reports, filters, pagination_parameters)
 
 
 @blp.route("/reports/<int:report_id>", methods=["GET"])
@@ -160,9 +158,7 @@ def read_contact(report_id):
 @blp.paginate(page_size=50, max_page_size=200)
 def contact_log(filters, pagination_parameters):
     """Who read which sealed contact when, and who changed the readers; newest first."""
-    rows, total = services.contact_log(current(), filters, pagination_parameters.page, pagination_parameters.page_size)
-    pagination_parameters.item_count = total
-    return rows
+    return caller_page(services.contact_log, filters, pagination_parameters)
 
 
 @blp.route("/report-settings")
