@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from server import config as config_module
+from server import manage
 from server.accesslog import hide_reporters_in_dev_server_log
 from server.clock import SystemClock
 from server.database import configure_engine, engine_options
@@ -56,6 +57,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_guards(app)
     _register_blueprints(app, api)
+    manage.init_app(app, api)
     _register_cli(app)
     return app
 

@@ -117,6 +117,16 @@ def from_environment() -> dict:
         "SESSION_COOKIE_PATH": "/r",
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env("PUBLIC_BASE_URL", "http://").startswith("https://"),
+        # Sign-in (API and dashboard): wrong passwords in a row before an account locks, and for how long.
+        "SIGN_IN_MAX_FAILURES": _env_int("SIGN_IN_MAX_FAILURES", 5),
+        "SIGN_IN_LOCK_MINUTES": _env_int("SIGN_IN_LOCK_MINUTES", 15),
+        # The dashboard's session (server/manage): its own cookie, scoped to /manage, never sent to
+        # the API or the public pages; a signed-in browser lasts this long without signing in again.
+        "MANAGE_SESSION_COOKIE_NAME": "zicha_manage",
+        "MANAGE_SESSION_HOURS": _env_int("MANAGE_SESSION_HOURS", 12),
+        # Sign-in attempts per client (a daily-keyed hash of its address, server/ratelimits.py),
+        # on top of the per-account lockout: one address cannot try many accounts quickly.
+        "MANAGE_LIMIT_SIGN_IN_PER_CLIENT": _env("MANAGE_LIMIT_SIGN_IN_PER_CLIENT", "10 per minute;100 per hour"),
         "JSON_AS_ASCII": False,
         # flask-smorest / OpenAPI
         "API_TITLE": "Zicha API",

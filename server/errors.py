@@ -78,6 +78,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "tus_version_unsupported": ErrorKind(412, "不支持的 tus 协议版本", "Unsupported tus protocol version"),
     # 429 / 5xx
     "rate_limited": ErrorKind(429, "请求过于频繁", "Too many requests"),
+    "account_locked": ErrorKind(429, "密码错误次数过多，账号已暂时锁定，请稍后再试", "Too many wrong passwords: the account is locked for a while; try again later"),
     "internal_error": ErrorKind(500, "服务器内部错误", "Internal server error"),
     "service_unavailable": ErrorKind(503, "服务暂不可用，请稍后重试", "Service unavailable, retry later"),
 }

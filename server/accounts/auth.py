@@ -59,8 +59,15 @@ def authenticate() -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ZichaError("unauthorized")
+    return principal_for_token(token.strip())
+
+
+def principal_for_token(token: str) -> Principal:
+    """The principal of a live token, or ``invalid_token`` (401). The API's bearer tokens and
+    the dashboard's sessions (which hold a token in their cookie) both resolve here, so expiry,
+    sign-out, a deactivated user and a revoked device end both the same way."""
     # Core on the session's connection: this runs on every request, the ORM layer adds nothing here.
-    row = db.session.connection().execute(_LOOKUP, {"h": hash_token(token.strip())}).first()
+    row = db.session.connection().execute(_LOOKUP, {"h": hash_token(token)}).first()
     now = clock.now()
     if row is None:
         raise ZichaError("invalid_token")

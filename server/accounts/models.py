@@ -36,6 +36,10 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
     locale: Mapped[str] = mapped_column(sa.String(8), default="zh", server_default="zh")  # "zh" or "en": digests, notifications
+    # Sign-in lockout (server.accounts.services.sign_in): wrong passwords in a row, and until
+    # when the account refuses every password after too many of them.
+    failed_sign_ins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
 
 
 class Device(db.Model):

@@ -52,11 +52,14 @@ class SignIn:
     device: Device | None
 
 
-def sign_in(enterprise_code: str, username: str, password: str, device_info: dict | None) -> SignIn:
-    """Check the password and issue a bearer token, bound to the device when one is given.
+def check_password(enterprise_code: str, username: str, password: str) -> User:
+    """The active user these credentials name, or ``invalid_credentials`` (401).
 
-    A device is known by its app's install id; signing in from a revoked device is refused
-    until an administrator restores it, so a lost phone stays locked out.
+    Lockout: after ``SIGN_IN_MAX_FAILURES`` wrong passwords in a row the account refuses every
+    password with ``account_locked`` (429) for ``SIGN_IN_LOCK_MINUTES``; a right password resets
+    the count. The count is flushed before the refusal is raised, so the caller must commit on
+    that error too (the sign-in views do) or the lockout would never engage. A locked account is
+    refused before its password is hashed: guessing costs the server nothing while it is locked.
     """
     now = clock.now()
     user = db.session.scalar(
@@ -64,8 +67,44 @@ def sign_in(enterprise_code: str, username: str, password: str, device_info: dic
             Enterprise.code == enterprise_code, User.username == username
         )
     )
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        raise ZichaError("account_locked", {"retry_after_seconds": int((user.locked_until - now).total_seconds()) + 1})
     if not verify_password(user.password_hash if user else None, password) or not user.active:
+        if user is not None:
+            _count_failure(user, now)
         raise ZichaError("invalid_credentials")
+    if user.failed_sign_ins or user.locked_until is not None:
+        user.failed_sign_ins, user.locked_until = 0, None
+    return user
+
+
+def _count_failure(user: User, now) -> None:
+    config = current_app.config
+    # One UPDATE that adds in the database: two wrong guesses at once both count.
+    failures = db.session.execute(
+        sa.update(User).where(User.id == user.id).values(failed_sign_ins=User.failed_sign_ins + 1).returning(User.failed_sign_ins)
+    ).scalar_one()
+    if failures >= config["SIGN_IN_MAX_FAILURES"]:
+        db.session.execute(
+            sa.update(User).where(User.id == user.id).values(failed_sign_ins=0, locked_until=now + timedelta(minutes=config["SIGN_IN_LOCK_MINUTES"]))
+        )
+    db.session.flush()
+
+
+def sign_in(
+    enterprise_code: str, username: str, password: str, device_info: dict | None, ttl: timedelta | None = None, roles: frozenset[Role] | None = None
+) -> SignIn:
+    """Check the password and issue a bearer token, bound to the device when one is given.
+
+    A device is known by its app's install id; signing in from a revoked device is refused
+    until an administrator restores it, so a lost phone stays locked out. ``ttl`` shortens the
+    token's life (the dashboard's sessions); the default is ``TOKEN_TTL_DAYS``. ``roles``: only
+    these may sign in here (``forbidden`` for the others, after the password was found right).
+    """
+    user = check_password(enterprise_code, username, password)
+    if roles is not None and user.role not in roles:
+        raise ZichaError("forbidden")
+    now = clock.now()
     device = None
     if device_info:
         device = db.session.scalar(
@@ -88,7 +127,7 @@ def sign_in(enterprise_code: str, username: str, password: str, device_info: dic
         device_id=device.id if device else None,
         token_hash=hash_token(token),
         created_at=now,
-        expires_at=now + timedelta(days=current_app.config["TOKEN_TTL_DAYS"]),
+        expires_at=now + (ttl or timedelta(days=current_app.config["TOKEN_TTL_DAYS"])),
     )
     db.session.add(api_token)
     db.session.flush()

@@ -7,6 +7,8 @@ from server.accounts.auth import current, require
 from server.accounts.models import Role, User
 from server.accounts.schemas import DeviceOut, MePatch, SignInIn, SignInOut, UserIn, UserOut
 from server.database import commits, get_owned
+from server.errors import ZichaError
+from server.extensions import db
 
 blp = Blueprint("accounts", __name__, description="Sign-in, users and devices")
 
@@ -21,7 +23,12 @@ def sign_in(data):
     Send ``device`` from the phone app so the token is bound to that device and an
     administrator can revoke it if the phone is lost.
     """
-    result = services.sign_in(data["enterprise"], data["username"], data["password"], data.get("device"))
+    try:
+        result = services.sign_in(data["enterprise"], data["username"], data["password"], data.get("device"))
+    except ZichaError as error:
+        if error.code == "invalid_credentials":
+            db.session.commit()  # the wrong password's count must outlive the refusal (lockout)
+        raise
     return {"token": result.token, "expires_at": result.api_token.expires_at, "user": result.user, "device": result.device}
 
 

@@ -1,6 +1,7 @@
 """Check and CheckConflict."""
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.accounts.models import User
-from server.extensions import db
+from server.extensions import db, value_enum
 from server.posts.models import Post
 from server.schedules.models import Schedule
 from sync.periods import Frequency
@@ -54,6 +55,31 @@ class Check(db.Model):
     post: Mapped[Post] = relationship()
     schedule: Mapped[Schedule] = relationship()
     user: Mapped[User] = relationship()
+
+
+class ReviewVerdict(str, enum.Enum):
+    """What a safety manager concluded after looking at a check's evidence."""
+
+    REVIEWED = "reviewed"          # 已审阅: the evidence holds up
+    QUESTIONABLE = "questionable"  # 存疑: something looks wrong (a photo of another post, a copied reading)
+
+
+class CheckReview(db.Model):
+    """One manager's verdict on a check, with a note. Append-only: a later review supersedes
+    the earlier one on screen, and the history of who said what stays."""
+
+    __tablename__ = "check_reviews"
+    __table_args__ = (sa.Index("ix_check_reviews_check_at", "check_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    check_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("checks.id"))
+    verdict: Mapped[ReviewVerdict] = mapped_column(value_enum(ReviewVerdict))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    reviewer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime]
+
+    reviewer: Mapped[User] = relationship()
 
 
 class CheckConflict(db.Model):

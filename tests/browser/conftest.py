@@ -58,3 +58,22 @@ def phone(browser):
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def tablet(browser):
+    """A page the size of a tablet in landscape, Chinese first (the dashboard's smallest screen)."""
+    context = browser.new_context(viewport={"width": 1024, "height": 768}, device_scale_factor=1, locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, base_url: str, enterprise: str, username: str, password: str) -> None:
+    """Sign in to the dashboard through its form, as a person would."""
+    page.goto(f"{base_url}/manage/sign-in")
+    page.fill("input[name=enterprise]", enterprise)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button.primary")
+    page.wait_for_url(f"{base_url}/manage/**")
