@@ -45,6 +45,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     # 409
     "id_conflict": ErrorKind(409, "该记录编号已被不同内容使用；以首次提交为准", "This record id was already used with different content; the first stays"),
     "conflict": ErrorKind(409, "与现有数据冲突", "Conflicts with existing data"),
+    "self_lockout": ErrorKind(409, "不能停用自己的账号或取消自己的企业管理员角色（企业可能因此无人管理）", "You cannot deactivate your own account or give up your own admin role: the enterprise could be left without an admin"),
     "alert_already_acknowledged": ErrorKind(409, "该提醒已被确认", "This alert was already acknowledged"),
     "alert_already_resolved": ErrorKind(409, "该提醒已处理完毕", "This alert was already resolved"),
     "pause_ended": ErrorKind(409, "该暂停已经结束", "This pause has already ended"),
@@ -62,6 +63,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "version_mismatch": ErrorKind(422, "检查表版本与排查计划不符", "The checklist version does not belong to this schedule's checklist"),
     "schedule_inactive": ErrorKind(422, "该排查计划已停用", "This schedule is not active"),
     "checklist_not_published": ErrorKind(422, "检查表尚未发布版本", "The checklist has no published version"),
+    "review_note_required": ErrorKind(422, "标记为存疑时须写明原因", "A note is required when marking a check questionable: say what looks wrong"),
     "hazard_plan_incomplete": ErrorKind(422, "重大隐患须先落实整改方案（措施、资金、责任人、时限、应急预案五到位）", "A major hazard needs its full plan first: measures, funds, responsible person, deadline, emergency measures"),
     # notifications (server/notifications)
     "smtp_not_configured": ErrorKind(422, "服务器未配置邮件发送（SMTP），无法使用邮件渠道", "The server has no SMTP relay configured; e-mail channels cannot be used"),

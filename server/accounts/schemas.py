@@ -3,6 +3,9 @@ from marshmallow import fields, validate
 
 from server.accounts.models import Role
 
+# A password an admin sets (on creating a user or resetting one): at least 8 characters.
+NEW_PASSWORD = validate.Length(8, 256)
+
 
 class DeviceInfo(ma.Schema):
     install_id = fields.String(required=True, validate=validate.Length(8, 64), metadata={"description": "Random id the app made at install"})
@@ -25,6 +28,7 @@ class UserOut(ma.Schema):
     phone = fields.String(allow_none=True)
     active = fields.Boolean()
     locale = fields.String(metadata={"description": "zh or en: the language of digests and notifications"})
+    locked_until = fields.AwareDateTime(allow_none=True, metadata={"description": "Set while sign-in is locked after too many wrong passwords"})
 
 
 class MePatch(ma.Schema):
@@ -40,8 +44,21 @@ class UserIn(ma.Schema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{1,64}$"))
     display_name = fields.String(required=True, validate=validate.Length(1, 100))
     role = fields.Enum(Role, by_value=True, required=True)
-    password = fields.String(required=True, validate=validate.Length(8, 256), load_only=True)
+    password = fields.String(required=True, validate=NEW_PASSWORD, load_only=True)
     phone = fields.String(validate=validate.Length(max=32))
+
+
+class UserPatch(ma.Schema):
+    """What an admin may change on a user; ``active: false`` deactivates (users are never deleted)."""
+
+    display_name = fields.String(validate=validate.Length(1, 100))
+    role = fields.Enum(Role, by_value=True)
+    phone = fields.String(allow_none=True, validate=validate.Length(max=32), metadata={"description": "null clears it"})
+    active = fields.Boolean(metadata={"description": "false deactivates the user and ends all their sessions"})
+
+
+class PasswordIn(ma.Schema):
+    password = fields.String(required=True, validate=NEW_PASSWORD, load_only=True, metadata={"description": "The user's new password"})
 
 
 class DeviceOut(ma.Schema):
@@ -53,6 +70,7 @@ class DeviceOut(ma.Schema):
     created_at = fields.AwareDateTime()
     last_seen_at = fields.AwareDateTime(allow_none=True)
     revoked_at = fields.AwareDateTime(allow_none=True)
+    revoked_by_id = fields.Integer(allow_none=True)
 
 
 class SignInOut(ma.Schema):

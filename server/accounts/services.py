@@ -179,3 +179,52 @@ def update_me(enterprise_id: int, user_id: int, changes: dict) -> User:
 
 def list_users(enterprise_id: int) -> list[User]:
     return list(db.session.scalars(sa.select(User).where(User.enterprise_id == enterprise_id).order_by(User.id)))
+
+
+def _revoke_user_tokens(user_id: int, keep_token_id: int | None = None) -> None:
+    """End every live token of a user (API and dashboard alike), but ``keep_token_id``."""
+    stmt = sa.update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+    if keep_token_id is not None:
+        stmt = stmt.where(ApiToken.id != keep_token_id)
+    db.session.execute(stmt.values(revoked_at=clock.now()).execution_options(synchronize_session=False))
+
+
+def update_user(enterprise_id: int, user_id: int, changes: dict, by_user_id: int) -> User:
+    """An admin changes a user's ``display_name``, ``phone`` (None clears it), ``role`` or
+    ``active``. Users are deactivated, never deleted: their checks and hazards keep their name.
+
+    Deactivating revokes every token the user holds, so their phone and their dashboard stop at
+    once (and reactivating does not bring old sessions back). Nobody may deactivate themselves
+    or take away their own admin role (``self_lockout``): only admins change users, so this
+    keeps at least one active admin in every enterprise.
+    """
+    user = get_owned(User, user_id, enterprise_id)
+    if user.id == by_user_id and (changes.get("active") is False or changes.get("role", user.role) is not user.role):
+        raise ZichaError("self_lockout")
+    for key in ("display_name", "phone", "role", "active"):
+        if key in changes:
+            setattr(user, key, changes[key])
+    if changes.get("active") is False:
+        _revoke_user_tokens(user.id)
+    db.session.flush()
+    return user
+
+
+def set_password(enterprise_id: int, user_id: int, password: str, keep_token_id: int | None = None) -> User:
+    """An admin sets a new password for a user (a forgotten or leaked one). The user's other
+    sessions and phones are signed out (``keep_token_id``: the caller's own session, when an
+    admin sets their own), and a lockout is lifted, so the new password works at once."""
+    user = get_owned(User, user_id, enterprise_id)
+    user.password_hash = hash_password(password)
+    user.failed_sign_ins, user.locked_until = 0, None
+    _revoke_user_tokens(user.id, keep_token_id)
+    db.session.flush()
+    return user
+
+
+def unlock(enterprise_id: int, user_id: int) -> User:
+    """Lift a sign-in lockout before it runs out (the wrong-password count starts over)."""
+    user = get_owned(User, user_id, enterprise_id)
+    user.failed_sign_ins, user.locked_until = 0, None
+    db.session.flush()
+    return user

@@ -5,7 +5,7 @@ from flask_smorest import Blueprint
 from server.accounts import services
 from server.accounts.auth import current, require
 from server.accounts.models import Role, User
-from server.accounts.schemas import DeviceOut, MePatch, SignInIn, SignInOut, UserIn, UserOut
+from server.accounts.schemas import DeviceOut, MePatch, PasswordIn, SignInIn, SignInOut, UserIn, UserOut, UserPatch
 from server.database import commits, get_owned
 from server.errors import ZichaError
 from server.extensions import db
@@ -76,6 +76,43 @@ class Users(MethodView):
         return services.create_user(
             current().enterprise_id, data["username"], data["display_name"], data["role"], data["password"], data.get("phone")
         )
+
+
+@blp.route("/users/<int:user_id>")
+class UserItem(MethodView):
+    @require(Role.ADMIN, Role.SAFETY_MANAGER)
+    @blp.response(200, UserOut)
+    def get(self, user_id):
+        """One user of the enterprise."""
+        return get_owned(User, user_id, current().enterprise_id)
+
+    @require(Role.ADMIN)
+    @blp.arguments(UserPatch)
+    @blp.response(200, UserOut)
+    @commits
+    def patch(self, data, user_id):
+        """Change a user's name, phone or role, or deactivate them (``active: false``, which ends
+        all their sessions at once). Admins cannot deactivate or demote themselves (``self_lockout``)."""
+        return services.update_user(current().enterprise_id, user_id, data, current().user_id)
+
+
+@blp.route("/users/<int:user_id>/password", methods=["POST"])
+@require(Role.ADMIN)
+@blp.arguments(PasswordIn)
+@blp.response(200, UserOut)
+@commits
+def set_password(data, user_id):
+    """Set a new password for a user (admin); their other sessions end and a lockout is lifted."""
+    return services.set_password(current().enterprise_id, user_id, data["password"], keep_token_id=current().token_id)
+
+
+@blp.route("/users/<int:user_id>/unlock", methods=["POST"])
+@require(Role.ADMIN)
+@blp.response(200, UserOut)
+@commits
+def unlock_user(user_id):
+    """Lift a sign-in lockout (too many wrong passwords) before it runs out (admin)."""
+    return services.unlock(current().enterprise_id, user_id)
 
 
 @blp.route("/devices")

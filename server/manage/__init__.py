@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-from flask import Flask
+from flask import Flask, request
+from flask_wtf.csrf import generate_csrf
 
 # Every module with dashboard pages; each has a ``blp`` made by ``pages.page_blueprint``.
 PAGE_MODULES = (
@@ -35,5 +36,7 @@ def init_app(app: Flask, api) -> None:
 
     app.session_interface = ScopedSessions()
     i18n.init_app(app)
+    # Globals, not render context: macros imported without context (`_ui.html`) need them too.
+    app.jinja_env.globals.update(csrf_token=generate_csrf, request=request)
     for name in PAGE_MODULES:
         api.register_blueprint(importlib.import_module(name).blp)

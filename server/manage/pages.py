@@ -20,7 +20,6 @@ from flask import current_app, flash, g, make_response, redirect, render_templat
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
-from flask_wtf.csrf import generate_csrf
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException
@@ -92,7 +91,7 @@ SETUP_MENU: list[tuple[str, str, tuple[str, ...] | None]] = [
     ("manage_schedules.schedules", N_("Schedules"), None),
     ("manage_accounts.users", N_("Users"), ("safety_manager", "admin")),
     ("manage_accounts.devices", N_("Devices"), ("admin",)),
-    ("manage_channels.channels", N_("Notification channels"), ("safety_manager", "admin")),
+    ("manage_channels.channels", N_("Notification channels"), ("admin",)),
 ]
 
 
@@ -112,7 +111,6 @@ def render(template: str, status: int = 200, **context):
         menu=_menu(MENU, principal),
         setup_menu=_menu(SETUP_MENU, principal),
         lang=str(get_locale() or "zh"),
-        csrf_token=generate_csrf,
         nonce=csp_nonce(),
         role_labels=ROLE_LABELS,
         **context,
@@ -123,19 +121,23 @@ def render(template: str, status: int = 200, **context):
 # --------------------------------------------------------------------------- forms
 
 
-def form_data(schema: ma.Schema) -> dict:
+def form_data(schema: ma.Schema, blank_is_none: tuple[str, ...] = ()) -> dict:
     """The posted form (and files) loaded by ``schema`` — the API's own input schema, so a rule
     on a field holds at both doors. Lists come from repeated fields (``name=a&name=b``); empty
-    optional fields are dropped, as an API client would leave them out. Raises
-    ``validation_failed`` with the schema's messages."""
+    optional fields are dropped, as an API client would leave them out — except the fields named
+    in ``blank_is_none``, where an empty value means null (a select's "— none —", as an API client
+    would send ``null`` to clear a field). Raises ``validation_failed`` with the schema's messages."""
     form = request.form
     cleaned = {}
     for key in form:
         values = [v for v in form.getlist(key) if v != ""]
+        if key in blank_is_none and not values:
+            cleaned[key] = None
+            continue
         if key in ("csrf_token", "back") or not values:
             continue
         field = schema.fields.get(key)
-        cleaned[key] = values if isinstance(field, ma.fields.List) else values[-1]
+        cleaned[key] = [_typed(field.inner, v) for v in values] if isinstance(field, ma.fields.List) else _typed(field, values[-1])
     data = CombinedMultiDict([_FrozenForm(cleaned), request.files])
     try:
         return schema.load(MultiDictProxy(data, schema))
@@ -143,14 +145,39 @@ def form_data(schema: ma.Schema) -> dict:
         raise ZichaError("validation_failed", error.messages) from None
 
 
+def _typed(field, value):
+    """A form sends text, but the API's ``strict`` Integer fields want a number (as JSON gives):
+    a whole number's text becomes that number; anything else stays text for the schema to refuse
+    with its own message."""
+    if isinstance(field, ma.fields.Integer) and field.strict and isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return value
+    return value
+
+
 class _FrozenForm(dict):
     """A plain dict that answers ``getlist`` like a MultiDict (for MultiDictProxy)."""
 
-    def getlist(self, key):
+    def getlist(self, key, type=None):  # noqa: A002 (MultiDict's signature: CombinedMultiDict passes it)
         value = self.get(key)
         if value is None:
             return []
         return list(value) if isinstance(value, list) else [value]
+
+
+def form_again(error: ZichaError, template: str, **context):
+    """A refused form shown again instead of stored: the typed values back in their fields
+    (``values``: each field's last value, so a hidden "false" before a checkbox works), the
+    catalogue's message with the fields' complaints (``error``), the error's status (422, 409),
+    and the session rolled back so nothing a service flushed before refusing is kept. Errors
+    that are not about the input (a foreign id: ``not_found``) are raised again, to be pages."""
+    if error.status not in (409, 422):
+        raise error
+    db.session.rollback()
+    values = {key: request.form.getlist(key)[-1] for key in request.form}
+    return render(template, error.status, error=error_text(error), values=values, **context)
 
 
 def done(message: str, to: str | None = None):

@@ -241,6 +241,25 @@ def list_outbox(enterprise_id: int, channel_id: int, query: dict) -> list[Outbox
     return list(db.session.scalars(stmt.order_by(OutboxEntry.seq).limit(query["limit"])))
 
 
+def recent_deliveries(enterprise_id: int, channel_ids: Sequence[int], limit: int = 10) -> dict[int, list[OutboxEntry]]:
+    """The last ``limit`` outbox rows of each channel, newest first (what the dashboard shows:
+    whether the last messages — a test among them — were delivered, and the error if not)."""
+    if not channel_ids:
+        return {}
+    ranked = (
+        sa.select(OutboxEntry.id, sa.func.row_number().over(partition_by=OutboxEntry.channel_id, order_by=OutboxEntry.seq.desc()).label("n"))
+        .where(OutboxEntry.enterprise_id == enterprise_id, OutboxEntry.channel_id.in_(channel_ids))
+        .subquery()
+    )
+    rows = db.session.scalars(
+        sa.select(OutboxEntry).join(ranked, ranked.c.id == OutboxEntry.id).where(ranked.c.n <= limit).order_by(OutboxEntry.seq.desc())
+    )
+    found: dict[int, list[OutboxEntry]] = {channel_id: [] for channel_id in channel_ids}
+    for row in rows:
+        found[row.channel_id].append(row)
+    return found
+
+
 # --- the in-app inbox --------------------------------------------------------------------------
 
 

@@ -54,7 +54,7 @@ def browser_for(app, clock, world):
         browser = Browser(app.test_client())
         response = browser.sign_in(tenant, role)
         assert response.status_code == 303, response.get_data(as_text=True)
-        browser.get("/manage/")
+        browser.get("/manage/", follow_redirects=True)  # a page with forms: its CSRF token
         return browser
 
     return make
