@@ -1,4 +1,4 @@
-"""POST /api/v1/checks and the check listings."""
+"""POST /api/v1/checks, the check listings, and the managers' reviews of a check's evidence."""
 import uuid
 
 from flask_smorest import Blueprint
@@ -6,7 +6,8 @@ from flask_smorest import Blueprint
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.checks import services
-from server.checks.schemas import CheckIn, CheckOut, CheckQuery
+from server.checks.schemas import CheckIn, CheckOut, CheckQuery, CheckReviewIn, CheckReviewOut
+from server.database import commits
 from server.errors import ZichaError
 from server.extensions import db
 
@@ -60,3 +61,28 @@ def _page(filters, pagination_parameters):
 def get_check(check_id: uuid.UUID):
     """One check the caller may see."""
     return services.get_check(current(), check_id)
+
+
+@blp.route("/checks/<uuid:check_id>/reviews", methods=["POST"])
+@require(Role.SAFETY_MANAGER, Role.ADMIN)
+@blp.arguments(CheckReviewIn)
+@blp.response(201, CheckReviewOut, description="The review, appended to the check's history")
+@blp.alt_response(404, description="not_found: no such check in the caller's enterprise")
+@blp.alt_response(422, description="review_note_required: questionable needs a note; validation_failed")
+@commits
+def review(data, check_id: uuid.UUID):
+    """Mark a check's evidence reviewed (已审阅) or questionable (存疑), with a note.
+
+    Append-only: a later review supersedes the earlier one, whose row stays as history.
+    Safety managers and admins only.
+    """
+    return services.review_check(current(), check_id, data["verdict"], data["note"]), 201
+
+
+@blp.route("/checks/<uuid:check_id>/reviews")
+@require(Role.SUPERVISOR, Role.SAFETY_MANAGER, Role.ADMIN)
+@blp.response(200, CheckReviewOut(many=True))
+@blp.alt_response(404, description="not_found")
+def reviews(check_id: uuid.UUID):
+    """A check's reviews, newest first: the first is its current verdict (supervisors: their posts' checks)."""
+    return services.list_reviews(current(), check_id)

@@ -52,8 +52,10 @@ def csp_nonce() -> str:
 
 def protect(response):
     """Dashboard answers hold an enterprise's data: never cached, never framed, no referrer to
-    other sites, and scripts only from here (or inline with this response's nonce)."""
-    response.headers["Cache-Control"] = "no-store"
+    other sites, and scripts only from here (or inline with this response's nonce). A view that
+    set its own ``Cache-Control`` keeps it: a photo named by its content, the stylesheet."""
+    if "Cache-Control" not in response.headers or response.status_code >= 300:
+        response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"

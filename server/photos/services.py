@@ -58,6 +58,15 @@ def get_photo(enterprise_id: int, sha256: str) -> Photo:
     return photo
 
 
+def photos_of(enterprise_id: int, digests) -> dict[str, Photo]:
+    """This enterprise's photos among ``digests``, by digest; those not (yet) received are absent."""
+    wanted = {d for d in digests if d}
+    if not wanted:
+        return {}
+    rows = db.session.scalars(sa.select(Photo).where(Photo.enterprise_id == enterprise_id, Photo.sha256.in_(wanted)))
+    return {photo.sha256: photo for photo in rows}
+
+
 def served_copy(photo: Photo, variant: str) -> bytes:
     """The bytes of the display copy or thumbnail (``variant``: ``display`` or ``thumb``)."""
     key = photo.display_key if variant == "display" else photo.thumb_key

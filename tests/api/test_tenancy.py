@@ -147,6 +147,8 @@ CASES = {
     "device-restore": ("POST", ADMIN, lambda a, o: (f"/devices/{o.device_id}/restore", None)),
     # checks and scanning
     "check-get": ("GET", ALL, lambda a, o: (f"/checks/{o.check_id}", None)),
+    "check-review": ("POST", MANAGERS, lambda a, o: (f"/checks/{o.check_id}/reviews", {"verdict": "questionable", "note": "甲存疑"})),
+    "check-reviews": ("GET", READERS, lambda a, o: (f"/checks/{o.check_id}/reviews", None)),
     "scan": ("GET", ALL, lambda a, o: (f"/scan/{o.post_token}", None)),
     "check-submit-schedule": (
         "POST", ALL,
