@@ -18,16 +18,12 @@ from server.accounts.models import MANAGERS, Role, User
 from server.alerts import texts
 from server.alerts.models import Alert, AlertRecipient, AlertStatus, DigestSent
 from server.alerts.services import chains_of, notify
-from server.checks.models import Check
 from server.enterprises.calendar import enterprise_period
-from server.enterprises.models import Enterprise, Site
+from server.enterprises.models import Enterprise
 from server.database import dialect_insert
 from server.extensions import db
-from server.misses.models import MissedCheck, MissStatus
-# One INSERT … ON CONFLICT helper for both databases; it lives with the sweep that needed it first.
-from server.misses.services import closed_periods
+from server.overview.services import period_outcomes
 from server.posts.models import Post
-from server.schedules.models import Schedule
 from sync.periods import Frequency, Period
 
 
@@ -80,46 +76,15 @@ def outcomes(enterprise_id: int, zone: str, shifts: tuple[str, ...], day: Period
     """Every active schedule's periods that closed on ``day``, each done / done late / missed /
     pending (no check and no miss on record: within the sweep's grace, or paused).
 
-    Three queries whatever the size: the schedules, the checks and the misses of those keys.
+    The overview's rule (:func:`server.overview.services.period_outcomes`) over the periods
+    that closed that day; a paused period is told as pending, as the digest always has.
     """
-    schedules = db.session.execute(
-        sa.select(Schedule.id, Schedule.frequency, Schedule.created_at, Post.id.label("post_id"), Post.name, Post.risk_level, Site.name.label("site"))
-        .join(Post, Post.id == Schedule.post_id)
-        .join(Site, Site.id == Post.site_id)
-        .where(Schedule.enterprise_id == enterprise_id, Schedule.active.is_(True), Post.active.is_(True))
-    ).all()
-    periods = {f: list(closed_periods(zone, shifts, f, day.start, day.end)) for f in {Frequency(s.frequency) for s in schedules}}
-    keys = sorted({p.key for closed in periods.values() for p in closed})
-    if not keys:
-        return []
-    checked = set(
-        db.session.execute(
-            sa.select(Check.schedule_id, Check.period_key).where(Check.enterprise_id == enterprise_id, Check.period_key.in_(keys)).distinct()
-        ).all()
-    )
-    missed = dict(
-        ((schedule_id, key), MissStatus(status))
-        for schedule_id, key, status in db.session.execute(
-            sa.select(MissedCheck.schedule_id, MissedCheck.period_key, MissedCheck.status).where(
-                MissedCheck.enterprise_id == enterprise_id, MissedCheck.period_key.in_(keys)
-            )
-        )
-    )
+    history = period_outcomes(enterprise_id, zone, shifts, day.start, day.end, closed_only=True)
     result = []
-    for s in schedules:
-        for period in periods[Frequency(s.frequency)]:
-            if s.created_at >= period.end:
-                continue  # the schedule did not exist yet
-            miss = missed.get((s.id, period.key))
-            if miss is MissStatus.DONE_LATE:
-                outcome = "done_late"
-            elif miss is MissStatus.MISSED:
-                outcome = "missed"
-            else:
-                outcome = "done" if (s.id, period.key) in checked else "pending"
-            result.append(
-                texts.PeriodOutcome(s.post_id, s.name, s.site, getattr(s.risk_level, "value", s.risk_level), Frequency(s.frequency).value, period.key, outcome)
-            )
+    for o in history.periods:
+        s = history.schedules[o.schedule_id]
+        outcome = "pending" if o.outcome == "paused" else o.outcome
+        result.append(texts.PeriodOutcome(s.post_id, s.post_name, s.site_name, s.risk_level.value, s.frequency.value, o.period.key, outcome))
     return result
 
 

@@ -85,3 +85,12 @@ class SettingsOut(ma.Schema):
     yellow_minutes = fields.Integer(allow_none=True)
     blue_minutes = fields.Integer(allow_none=True)
     digest_hour = fields.Integer()
+
+
+class AlertQueueQuery(AlertQuery):
+    """The dashboard's alert queue: the listing's filters, the tab and the page. Managers see the
+    enterprise's alerts unless they ask for ``mine`` (their own inbox)."""
+
+    tab = fields.String(load_default="todo", validate=validate.OneOf(["todo", "resolved"]), metadata={"description": "todo: open and acknowledged; resolved"})
+    mine = fields.Boolean(load_default=False, metadata={"description": "Managers: only the alerts that reached me"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))

@@ -534,13 +534,9 @@ def _visible(principal: Principal, everyone: bool = False) -> list:
     return clauses
 
 
-def list_alerts(principal: Principal, filters: Mapping, page: int, page_size: int) -> tuple[list[Alert], int]:
-    """The caller's inbox (alerts it reached them), newest first; managers may ask for all.
-
-    Filters: ``status``, ``kind``, ``level``, ``post_id``, ``since`` (created at or after).
-    A supervisor or worker asking for ``all`` is refused (403): the enterprise's alerts are the
-    managers' view.
-    """
+def _listing_clauses(principal: Principal, filters: Mapping) -> list:
+    """The WHERE of a listing: the caller's inbox (or, managers asking ``all``, the enterprise's)
+    under ``status``, ``kind``, ``level``, ``post_id`` and ``since`` (created at or after)."""
     everyone = bool(filters.get("all"))
     if everyone and principal.role not in MANAGERS:
         raise ZichaError("forbidden", {"all": ["only safety managers and admins may list every alert"]})
@@ -555,7 +551,44 @@ def list_alerts(principal: Principal, filters: Mapping, page: int, page_size: in
         clauses.append(Alert.post_id == filters["post_id"])
     if "since" in filters:
         clauses.append(Alert.created_at >= filters["since"])
+    return clauses
+
+
+def list_alerts(principal: Principal, filters: Mapping, page: int, page_size: int) -> tuple[list[Alert], int]:
+    """The caller's inbox (alerts it reached them), newest first; managers may ask for all.
+
+    Filters: ``status``, ``kind``, ``level``, ``post_id``, ``since`` (created at or after).
+    A supervisor or worker asking for ``all`` is refused (403): the enterprise's alerts are the
+    managers' view.
+    """
+    clauses = _listing_clauses(principal, filters)
     query = sa.select(Alert).options(selectinload(Alert.post)).order_by(Alert.created_at.desc(), Alert.id.desc())
+    return page_of(Alert, query, clauses, page, page_size)
+
+
+# The work queue's order: open before acknowledged, red before blue, further up the chain (it
+# waited longest unheeded) before less far, then the oldest first.
+_STATUS_ORDER = sa.case({AlertStatus.OPEN.value: 0, AlertStatus.ACKNOWLEDGED.value: 1}, value=sa.cast(Alert.status, sa.String), else_=2)
+_RISK_ORDER = sa.case({risk.value: n for n, risk in enumerate(RiskLevel)}, value=sa.cast(Alert.risk_level, sa.String), else_=9)
+
+
+def alert_queue(principal: Principal, filters: Mapping, resolved: bool, page: int, page_size: int) -> tuple[list[Alert], int]:
+    """The alerts still to act on (``resolved`` False: open first, then acknowledged — by risk
+    colour, level reached and age) or those already resolved (newest first), under the
+    filters and the visibility of :func:`list_alerts`, with who each reached. The dashboard's
+    queue; a ``status`` filter narrows it further."""
+    clauses = _listing_clauses(principal, filters)
+    if resolved:
+        clauses.append(Alert.status == AlertStatus.RESOLVED)
+        order = (Alert.created_at.desc(), Alert.id.desc())
+    else:
+        clauses.append(Alert.status != AlertStatus.RESOLVED)
+        order = (_STATUS_ORDER, _RISK_ORDER, Alert.level.desc(), Alert.created_at, Alert.id)
+    query = (
+        sa.select(Alert)
+        .options(selectinload(Alert.post), selectinload(Alert.recipients).selectinload(AlertRecipient.user))
+        .order_by(*order)
+    )
     return page_of(Alert, query, clauses, page, page_size)
 
 
@@ -575,14 +608,19 @@ def get_alert(principal: Principal, alert_id: int) -> Alert:
     return alert
 
 
+# Which statuses each step starts from (the pages offer a step only from these).
+ACKNOWLEDGE_FROM = (AlertStatus.OPEN,)
+RESOLVE_FROM = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+
 def acknowledge(principal: Principal, alert_id: int, note: str = "") -> Alert:
     """"I have it": the alert stops escalating. Only an open alert can be acknowledged."""
-    return _close(principal, alert_id, note, AlertStatus.ACKNOWLEDGED, (AlertStatus.OPEN,), EventKind.ACKNOWLEDGED)
+    return _close(principal, alert_id, note, AlertStatus.ACKNOWLEDGED, ACKNOWLEDGE_FROM, EventKind.ACKNOWLEDGED)
 
 
 def resolve(principal: Principal, alert_id: int, note: str) -> Alert:
     """"Dealt with", with a note saying how; from open or acknowledged."""
-    return _close(principal, alert_id, note, AlertStatus.RESOLVED, (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED), EventKind.RESOLVED)
+    return _close(principal, alert_id, note, AlertStatus.RESOLVED, RESOLVE_FROM, EventKind.RESOLVED)
 
 
 def _close(principal: Principal, alert_id: int, note: str, status: AlertStatus, allowed: tuple, kind: EventKind) -> Alert:

@@ -93,6 +93,16 @@ def get_version(enterprise_id: int, checklist_id: int, version_id: int) -> Check
     return version
 
 
+def get_version_by_number(enterprise_id: int, checklist_id: int, number: int) -> ChecklistVersion:
+    """A checklist's version by its number (1, 2, …), current or retired; ``not_found`` for a
+    number it never had or another enterprise's checklist."""
+    checklist = get_owned(Checklist, checklist_id, enterprise_id)
+    version = db.session.scalar(sa.select(ChecklistVersion).where(ChecklistVersion.checklist_id == checklist.id, ChecklistVersion.number == number))
+    if version is None:
+        raise ZichaError("not_found")
+    return version
+
+
 _PAYLOADS_MAX = 4096
 
 

@@ -27,6 +27,7 @@ from server.checks.models import Check, CheckPhoto, CheckReview, ReviewVerdict
 from server.database import page_of
 from server.errors import ZichaError
 from server.extensions import db
+from server.posts.grants import supervised_post_ids
 from server.hazards import services as hazards
 from server.hazards.models import Hazard
 from server.photos import services as photos
@@ -57,7 +58,7 @@ def _visible(principal: Principal):
     clauses = [Check.enterprise_id == principal.enterprise_id]
     if principal.role is Role.SUPERVISOR:
         clauses.append(
-            sa.or_(Check.user_id == principal.user_id, Check.post_id.in_(sa.select(Post.id).where(Post.supervisor_id == principal.user_id)))
+            sa.or_(Check.user_id == principal.user_id, Check.post_id.in_(supervised_post_ids(principal.enterprise_id, principal.user_id)))
         )
     elif principal.role not in MANAGERS:
         clauses.append(Check.user_id == principal.user_id)

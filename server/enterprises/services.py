@@ -56,3 +56,21 @@ def update_site(enterprise_id: int, site_id: int, changes: dict) -> Site:
 
 def list_sites(enterprise_id: int) -> list[Site]:
     return list(db.session.scalars(sa.select(Site).where(Site.enterprise_id == enterprise_id).order_by(Site.id)))
+
+
+def site_tree(enterprise_id: int) -> list[tuple[Site, int]]:
+    """The enterprise's sites in tree order — each parent followed by its children (by id) —
+    with each one's depth (0 for a top-level site), for an indented list."""
+    sites = list_sites(enterprise_id)
+    children: dict[int | None, list[Site]] = {}
+    for site in sites:
+        children.setdefault(site.parent_id, []).append(site)
+    ordered: list[tuple[Site, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for site in children.get(parent_id, []):
+            ordered.append((site, depth))
+            walk(site.id, depth + 1)
+
+    walk(None, 0)
+    return ordered

@@ -184,3 +184,14 @@ class StatisticsOut(ma.Schema):
     as_of = fields.AwareDateTime(metadata={"description": "When the figures were counted (overdue and status are as of now)"})
     rows = fields.List(fields.Nested(StatisticsRow), metadata={"description": "One per hazard type, always all seven"})
     total = fields.Nested(StatisticsRow, metadata={"description": "合计"})
+
+
+class HazardPageQuery(HazardQuery):
+    """The dashboard's hazard list: the ledger's filters (an empty choice of the filter form
+    means "any") and the page."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+    @ma.pre_load
+    def _blank_is_any(self, data, **_kwargs):
+        return {key: data[key] for key in data if data[key] != ""}

@@ -356,6 +356,21 @@ def list_hazards(principal: Principal, filters: Mapping, page: int, page_size: i
     return page_of(Hazard, query, ledger_clauses(principal, filters), page, page_size)
 
 
+def hazard_queue(principal: Principal, filters: Mapping, page: int, page_size: int) -> tuple[list[Hazard], int]:
+    """The ledger as a work queue (the dashboard's list): what :func:`list_hazards` finds under
+    the same filters, the overdue ones first (earliest deadline first), then the most recently
+    found."""
+    now = clock.now()
+    first = sa.case((_overdue(now), 0), else_=1)
+    query = sa.select(Hazard).order_by(first, sa.case((_overdue(now), Hazard.deadline), else_=None), *LEDGER_ORDER)
+    return page_of(Hazard, query, ledger_clauses(principal, filters), page, page_size)
+
+
+def hazard_for_alert(principal: Principal, alert_id: int) -> Hazard | None:
+    """The hazard an ``overdue_hazard`` alert was raised for, if the caller may see it."""
+    return db.session.scalar(sa.select(Hazard).where(Hazard.overdue_alert_id == alert_id, *_visible(principal)))
+
+
 def get_hazard(principal: Principal, hazard_id: int, lock: bool = False) -> Hazard:
     """One hazard the caller may see, with its history; any other id is ``not_found``.
     ``lock``: hold its row until the transaction ends (a transition), so two steps at once on
@@ -367,7 +382,36 @@ def get_hazard(principal: Principal, hazard_id: int, lock: bool = False) -> Haza
 # --------------------------------------------------------------------------- transitions
 
 
-def _take(principal: Principal, hazard_id: int, allowed: tuple[HazardStatus, ...], action: str) -> tuple[Hazard, HazardStatus]:
+# Which statuses each step starts from (the table above); the transitions and
+# :func:`available_steps` both read it.
+STEP_FROM: dict[str, tuple[HazardStatus, ...]] = {
+    "confirm": (HazardStatus.REPORTED,),
+    "reject": (HazardStatus.REPORTED, HazardStatus.CONFIRMED),
+    "assign": (HazardStatus.CONFIRMED,),
+    "rectify": (HazardStatus.ASSIGNED,),
+    "verify": (HazardStatus.RECTIFIED,),
+}
+_MANAGER_STEPS = frozenset({"confirm", "reject", "assign", "verify"})
+
+
+def available_steps(principal: Principal, hazard: Hazard) -> list[str]:
+    """The steps ``principal`` may take on ``hazard`` now, by its status and the caller's role
+    (rectify: the responsible person or a supervisor). What only the step itself can judge —
+    that the verifier is not the rectifier — is left to the step, which refuses with its reason."""
+    steps = []
+    for step, allowed in STEP_FROM.items():
+        if hazard.status not in allowed:
+            continue
+        if step in _MANAGER_STEPS and principal.role not in MANAGERS:
+            continue
+        if step == "rectify" and principal.user_id != hazard.responsible_id and principal.role is not Role.SUPERVISOR:
+            continue
+        steps.append(step)
+    return steps
+
+
+def _take(principal: Principal, hazard_id: int, action: str) -> tuple[Hazard, HazardStatus]:
+    allowed = STEP_FROM[action]
     hazard = get_hazard(principal, hazard_id, lock=True)
     if hazard.status not in allowed:
         raise ZichaError("hazard_transition_invalid", {"status": hazard.status.value, "action": action, "allowed_from": [s.value for s in allowed]})
@@ -384,7 +428,7 @@ def confirm(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
     """评估: a safety manager or admin confirms the hazard is real and grades it 一般 or 重大;
     type, basis and description may be corrected at the same time (the event keeps the old)."""
     _require_manager(principal)
-    hazard, before = _take(principal, hazard_id, (HazardStatus.REPORTED,), "confirm")
+    hazard, before = _take(principal, hazard_id, "confirm")
     values = {"status": HazardStatus.CONFIRMED, "grade": data["grade"]}
     values.update({k: data[k] for k in ("type", "basis", "description") if data.get(k) is not None})
     return _done(hazard, "confirmed", before, principal, _apply(hazard, values), data.get("note"))
@@ -394,7 +438,7 @@ def reject(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
     """不属实: a safety manager or admin rejects a reported (or confirmed, not yet assigned)
     hazard, with the reason. The hazard stays in the ledger as rejected."""
     _require_manager(principal)
-    hazard, before = _take(principal, hazard_id, (HazardStatus.REPORTED, HazardStatus.CONFIRMED), "reject")
+    hazard, before = _take(principal, hazard_id, "reject")
     changes = _apply(hazard, {"status": HazardStatus.REJECTED, "reject_reason": data["reason"]})
     return _done(hazard, "rejected", before, principal, changes, data["reason"])
 
@@ -405,7 +449,7 @@ def assign(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
     with its whole 五到位 plan — measures, funds, responsible person, deadline, emergency measures
     — else ``hazard_plan_incomplete`` lists what is missing."""
     _require_manager(principal)
-    hazard, before = _take(principal, hazard_id, (HazardStatus.CONFIRMED,), "assign")
+    hazard, before = _take(principal, hazard_id, "assign")
     _active_user(principal.enterprise_id, data["responsible_id"], "responsible_id")
     if hazard.grade is HazardGrade.MAJOR:
         missing = [name for name in MAJOR_PLAN_FIELDS if data.get(name) in (None, "")]
@@ -431,7 +475,7 @@ def _deadline(principal: Principal, data: Mapping) -> datetime:
 def rectify(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
     """整改完成: the responsible person or a supervisor reports the rectification with its
     evidence (what was done, photos after, cost, when completed). Anyone else: ``hazard_not_responsible``."""
-    hazard, before = _take(principal, hazard_id, (HazardStatus.ASSIGNED,), "rectify")
+    hazard, before = _take(principal, hazard_id, "rectify")
     if principal.user_id != hazard.responsible_id and principal.role is not Role.SUPERVISOR:
         raise ZichaError("hazard_not_responsible", {"responsible_id": hazard.responsible_id})
     now = clock.now()
@@ -453,7 +497,7 @@ def verify(principal: Principal, hazard_id: int, data: Mapping) -> Hazard:
     hazard is closed (销号). Failed: it goes back to ``assigned`` (a new deadline may be given,
     which allows a new overdue alert) and is rectified again; the note says what is wrong."""
     _require_manager(principal)
-    hazard, before = _take(principal, hazard_id, (HazardStatus.RECTIFIED,), "verify")
+    hazard, before = _take(principal, hazard_id, "verify")
     if principal.user_id == hazard.rectified_by_id:
         raise ZichaError("hazard_same_verifier", {"rectified_by_id": hazard.rectified_by_id})
     passed = data["passed"]

@@ -13,10 +13,12 @@ not open a page gets a 403 page; a stale form (CSRF) a 400 page that says to rel
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
+from zoneinfo import ZoneInfo
 from collections.abc import Mapping
 
 import marshmallow as ma
-from flask import current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_smorest import Blueprint
@@ -148,14 +150,25 @@ def form_data(schema: ma.Schema, blank_is_none: tuple[str, ...] = ()) -> dict:
 
 
 def _typed(field, value):
-    """A form sends text, but the API's ``strict`` Integer fields want a number (as JSON gives):
-    a whole number's text becomes that number; anything else stays text for the schema to refuse
-    with its own message."""
-    if isinstance(field, ma.fields.Integer) and field.strict and isinstance(value, str):
+    """A form sends text where the API's JSON sends typed values: a ``strict`` Integer field gets
+    the number a whole number's text names, and a ``datetime-local`` input's wall time (no offset)
+    is read in the enterprise's zone for an aware DateTime field. Anything else stays as typed for
+    the schema to refuse with its own message."""
+    if not isinstance(value, str):
+        return value
+    if isinstance(field, ma.fields.Integer) and field.strict:
         try:
             return int(value.strip())
         except ValueError:
             return value
+    if isinstance(field, ma.fields.DateTime) and getattr(field, "default_timezone", None) is None:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        principal = current_principal()
+        if moment.tzinfo is None and principal is not None:
+            return moment.replace(tzinfo=ZoneInfo(principal.timezone)).isoformat()
     return value
 
 

@@ -405,6 +405,13 @@ _PAUSE_FILTERS = {
 }
 
 
+def paused_now(enterprise_id: int) -> tuple[set[int], set[int]]:
+    """The ids of the posts and of the schedules of an enterprise that a pause in force now
+    covers (a schedule is also paused when its post is: check both)."""
+    rows = db.session.execute(sa.select(Pause.post_id, Pause.schedule_id).where(Pause.enterprise_id == enterprise_id, _in_force(True))).all()
+    return {post for post, _ in rows if post is not None}, {schedule for _, schedule in rows if schedule is not None}
+
+
 def list_pauses(principal: Principal, filters: dict, page: int, page_size: int) -> tuple[list[Pause], int]:
     """Pauses the caller may see, newest first; ``active`` keeps those in force now (or not)."""
     clauses = _visible_pauses(principal) + [_PAUSE_FILTERS[name](value) for name, value in filters.items()]

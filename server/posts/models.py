@@ -43,3 +43,17 @@ class Post(db.Model):
 
     site: Mapped[Site] = relationship()
     supervisor: Mapped[User | None] = relationship()
+
+
+class SiteGrant(db.Model):
+    """A supervisor granted a whole site (车间主任 over several teams' posts): they see every post
+    of that site — checks, misses, hazards, reports, the overview — besides the posts they
+    supervise themselves. Alerts still go to each post's own supervisor. Granted by an admin."""
+
+    __tablename__ = "site_grants"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id"), primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(sa.ForeignKey("enterprises.id"), index=True)
+    granted_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    granted_at: Mapped[datetime]

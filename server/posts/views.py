@@ -59,7 +59,9 @@ def rotate_token(post_id):
     return services.rotate_qr_token(current().enterprise_id, post_id)
 
 
-def _file(body, mimetype: str, filename: str) -> Response:
+def label_file(body, mimetype: str, filename: str) -> Response:
+    """A label (PNG, SVG or PDF) as a download both doors answer alike: inline, never cached,
+    never sniffed, an SVG unable to run or fetch anything."""
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f"inline; filename={filename}"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -69,9 +71,10 @@ def _file(body, mimetype: str, filename: str) -> Response:
     return response
 
 
-def _post_label(post_id: int, render, mimetype: str, extension: str) -> Response:
+def post_label(post_id: int, render, mimetype: str, extension: str) -> Response:
+    """The caller's enterprise's post ``post_id`` rendered as one label (404 for any other)."""
     post = get_owned(Post, post_id, current().enterprise_id)
-    return _file(render(services.label_data(post)), mimetype, f"post-{post.id}.{extension}")
+    return label_file(render(services.label_data(post)), mimetype, f"post-{post.id}.{extension}")
 
 
 @blp.route("/posts/<int:post_id>/label.png")
@@ -79,7 +82,7 @@ def _post_label(post_id: int, render, mimetype: str, extension: str) -> Response
 @blp.response(200, content_type="image/png", description="The post's QR label, 300 dpi PNG")
 def label_png(post_id):
     """The post's QR label as PNG."""
-    return _post_label(post_id, labels.render_png, "image/png", "png")
+    return post_label(post_id, labels.render_png, "image/png", "png")
 
 
 @blp.route("/posts/<int:post_id>/label.svg")
@@ -87,7 +90,7 @@ def label_png(post_id):
 @blp.response(200, content_type="image/svg+xml", description="The post's QR label, SVG")
 def label_svg(post_id):
     """The post's QR label as SVG."""
-    return _post_label(post_id, labels.render_svg, "image/svg+xml", "svg")
+    return post_label(post_id, labels.render_svg, "image/svg+xml", "svg")
 
 
 @blp.route("/sites/<int:site_id>/labels.pdf")
@@ -95,5 +98,11 @@ def label_svg(post_id):
 @blp.response(200, content_type="application/pdf", description="A4 sheet(s) of every active post's label")
 def site_labels_pdf(site_id):
     """A printable PDF sheet of the labels of every active post of a site."""
+    return site_sheet(site_id)
+
+
+def site_sheet(site_id: int) -> Response:
+    """The PDF label sheet of the caller's enterprise's site ``site_id`` (404 for any other, or
+    for a site with no active post)."""
     site, data = services.site_labels(current().enterprise_id, site_id)
-    return _file(labels.render_pdf_sheet(data, title=site.name), "application/pdf", f"site-{site.id}-labels.pdf")
+    return label_file(labels.render_pdf_sheet(data, title=site.name), "application/pdf", f"site-{site.id}-labels.pdf")

@@ -212,3 +212,9 @@ class ReportSettingsOut(ma.Schema):
 class ReportSettingsIn(ma.Schema):
     contact_reader_ids = fields.List(fields.Integer(strict=True), required=True, allow_none=True, validate=validate.Length(max=20),
                                      metadata={"description": "Users who may read sealed contacts; null: back to the enterprise head"})
+
+
+class ReportQueueQuery(ReportQuery):
+    """The dashboard's triage queue: the listing's filters and the page."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))

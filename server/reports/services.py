@@ -31,6 +31,7 @@ confirmed, what its hazard's status says (:data:`~server.reports.models.HAZARD_P
 """
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -259,6 +260,37 @@ def list_reports(principal: Principal, filters: Mapping, page: int, page_size: i
     return page_of(FamilyReport, query, clauses, page, page_size)
 
 
+def report_queue(principal: Principal, filters: Mapping, page: int, page_size: int) -> tuple[list[FamilyReport], int]:
+    """The triage queue (the dashboard's list): what :func:`list_reports` finds under the same
+    filters, those still to triage (received) first, then the newest."""
+    clauses = _visible(principal) + [_FILTERS[name](value) for name, value in filters.items()]
+    untriaged = sa.case((sa.and_(FamilyReport.hazard_id.is_(None), FamilyReport.status == ReportStatus.RECEIVED), 0), else_=1)
+    query = sa.select(FamilyReport).options(*_LOADED).order_by(untriaged, FamilyReport.created_at.desc(), FamilyReport.id.desc())
+    return page_of(FamilyReport, query, clauses, page, page_size)
+
+
+def report_for_alert(principal: Principal, alert_id: int) -> FamilyReport | None:
+    """The report a ``report`` alert was raised for, if the caller may see it."""
+    return db.session.scalar(sa.select(FamilyReport).where(FamilyReport.alert_id == alert_id, *_visible(principal)))
+
+
+def available_steps(principal: Principal, report: FamilyReport) -> list[str]:
+    """The triage steps ``principal`` may take on ``report`` now (the rules of the functions
+    below): ``confirm`` and ``reject`` while received, ``reply`` at any stage, ``reward`` once
+    confirmed and not rejected since — all for safety managers and admins — and ``contact`` for
+    a designated reader when the reporter left one."""
+    steps = []
+    if principal.role in MANAGERS:
+        if report.status is ReportStatus.RECEIVED:
+            steps += ["confirm", "reject"]
+        steps.append("reply")
+        if report.hazard_id is not None and report.progress is not ReportStatus.NOT_HAZARD:
+            steps.append("reward")
+    if report.has_contact and principal.user_id in contact_readers(principal.enterprise_id)[0]:
+        steps.append("contact")
+    return steps
+
+
 def get_report(principal: Principal, report_id: int, lock: bool = False) -> FamilyReport:
     """One report the caller may see, with its photos, rewards and history; any other id is
     ``not_found``. ``lock``: hold its row until the transaction ends (a triage step)."""
@@ -462,6 +494,16 @@ def contact_log(principal: Principal, filters: Mapping, page: int, page_size: in
     clauses += [getattr(ContactAccess, name) == value for name, value in filters.items()]
     query = sa.select(ContactAccess).order_by(ContactAccess.at.desc(), ContactAccess.id.desc())
     return page_of(ContactAccess, query, clauses, page, page_size)
+
+
+def link_qr_png(enterprise_id: int) -> bytes:
+    """The public report link as a QR code (PNG), for notices, group chats and payslips."""
+    import qrcode
+
+    image = qrcode.make(describe_settings(enterprise_id)["public_url"], box_size=10, border=4)
+    out = io.BytesIO()
+    image.save(out)
+    return out.getvalue()
 
 
 def describe_settings(enterprise_id: int) -> dict:
