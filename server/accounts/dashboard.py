@@ -13,7 +13,9 @@ from server import clock
 from server.accounts import services
 from server.accounts.auth import current
 from server.accounts.models import Role, User
-from server.accounts.schemas import PasswordIn, UserIn, UserPatch
+from server.accounts.schemas import PasswordIn, SiteGrantsIn, UserIn, UserPatch
+from server.enterprises.services import site_tree
+from server.posts import grants
 from server.database import commits, get_owned
 from server.manage.pages import HTML, done, form_data, page_blueprint, render
 from server.manage.session import signed_in
@@ -56,7 +58,21 @@ def create_user():
 @blp.response(200, description="One user: change name, role, phone; deactivate; set a password; unlock", **HTML)
 def user(user_id):
     """One user's page for an admin."""
-    return render("accounts/user.html", user=get_owned(User, user_id, current().enterprise_id), roles=ROLES, now=clock.now())
+    enterprise_id = current().enterprise_id
+    found = get_owned(User, user_id, enterprise_id)
+    granted = {site.id for site in grants.granted_sites(enterprise_id, user_id)}
+    return render("accounts/user.html", user=found, roles=ROLES, now=clock.now(), sites=site_tree(enterprise_id), granted=granted)
+
+
+@blp.route("/users/<int:user_id>/site-grants", methods=["POST"])
+@signed_in(Role.ADMIN)
+@blp.response(303, description="Grants saved: back to the user's page")
+@commits
+def set_site_grants(user_id):
+    """Grant a supervisor whole sites (the checked boxes; none checked takes every grant back)."""
+    data = form_data(SiteGrantsIn(partial=True))  # no box checked: no field at all
+    sites = grants.set_granted_sites(current().enterprise_id, user_id, data.get("site_ids", []), current().user_id)
+    return done(_("Granted sites saved: %(n)s.", n=len(sites)))
 
 
 @blp.route("/users/<int:user_id>", methods=["POST"])

@@ -79,3 +79,20 @@ class SignInOut(ma.Schema):
     expires_at = fields.AwareDateTime()
     user = fields.Nested(UserOut)
     device = fields.Nested(DeviceOut, allow_none=True)
+
+
+class SiteGrantsIn(ma.Schema):
+    """The whole set of sites granted to a supervisor (an empty list takes every grant back)."""
+
+    site_ids = fields.List(fields.Integer(strict=True), required=True, validate=validate.Length(max=500))
+
+
+class GrantedSite(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class SiteGrantsOut(ma.Schema):
+    """The sites a supervisor sees in full, besides the posts they supervise."""
+
+    sites = fields.List(fields.Nested(GrantedSite))

@@ -5,7 +5,8 @@ from flask_smorest import Blueprint
 from server.accounts import services
 from server.accounts.auth import current, require
 from server.accounts.models import Role, User
-from server.accounts.schemas import DeviceOut, MePatch, PasswordIn, SignInIn, SignInOut, UserIn, UserOut, UserPatch
+from server.posts import grants
+from server.accounts.schemas import SiteGrantsIn, SiteGrantsOut, DeviceOut, MePatch, PasswordIn, SignInIn, SignInOut, UserIn, UserOut, UserPatch
 from server.database import commits, get_owned
 from server.errors import ZichaError
 from server.extensions import db
@@ -113,6 +114,24 @@ def set_password(data, user_id):
 def unlock_user(user_id):
     """Lift a sign-in lockout (too many wrong passwords) before it runs out (admin)."""
     return services.unlock(current().enterprise_id, user_id)
+
+
+@blp.route("/users/<int:user_id>/site-grants")
+class SiteGrants(MethodView):
+    @require(Role.ADMIN, Role.SAFETY_MANAGER)
+    @blp.response(200, SiteGrantsOut)
+    def get(self, user_id):
+        """The sites granted to a supervisor: they see every post of these sites (checks, misses,
+        hazards, reports, the overview) besides the posts they supervise."""
+        return {"sites": grants.granted_sites(current().enterprise_id, user_id)}
+
+    @require(Role.ADMIN)
+    @blp.arguments(SiteGrantsIn)
+    @blp.response(200, SiteGrantsOut)
+    @commits
+    def put(self, data, user_id):
+        """Replace the sites granted to a supervisor (admin); ``[]`` takes every grant back."""
+        return {"sites": grants.set_granted_sites(current().enterprise_id, user_id, data["site_ids"], current().user_id)}
 
 
 @blp.route("/devices")

@@ -23,7 +23,7 @@ from server.enterprises.models import Enterprise
 from server.database import dialect_insert
 from server.extensions import db
 from server.overview.services import period_outcomes
-from server.posts.models import Post
+from server.posts.models import Post, SiteGrant
 from sync.periods import Frequency, Period
 
 
@@ -62,6 +62,11 @@ def _recipients(enterprise_id: int) -> list[tuple[int, str, Role, set[int] | Non
         sa.select(Post.id, Post.supervisor_id).where(Post.enterprise_id == enterprise_id, Post.active.is_(True), Post.supervisor_id.is_not(None))
     ):
         posts.setdefault(supervisor_id, set()).add(post_id)
+    for post_id, user_id in db.session.execute(  # and every active post of a site granted to them
+        sa.select(Post.id, SiteGrant.user_id).join(SiteGrant, SiteGrant.site_id == Post.site_id)
+        .where(SiteGrant.enterprise_id == enterprise_id, Post.active.is_(True))
+    ):
+        posts.setdefault(user_id, set()).add(post_id)
     result = []
     for user_id, locale, role in users:
         role = Role(role)

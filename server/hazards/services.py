@@ -48,6 +48,7 @@ from server.database import dialect_insert, get_owned, insert_returning_ids, one
 from server.enterprises.models import Enterprise, Site
 from server.errors import ZichaError
 from server.extensions import db
+from server.posts.grants import supervised_post_ids
 from server.hazards.models import Hazard, HazardCounter, HazardEvent, HazardGrade, HazardSource, HazardStatus, HazardType, RectifyMode
 from server.posts.models import Post, RiskLevel
 
@@ -315,7 +316,7 @@ def _visible(principal: Principal) -> list:
         return clauses
     mine = [Hazard.found_by_id == principal.user_id, Hazard.responsible_id == principal.user_id]
     if principal.role is Role.SUPERVISOR:
-        mine.append(Hazard.post_id.in_(sa.select(Post.id).where(Post.supervisor_id == principal.user_id)))
+        mine.append(Hazard.post_id.in_(supervised_post_ids(principal.enterprise_id, principal.user_id)))
     return [*clauses, sa.or_(*mine)]
 
 

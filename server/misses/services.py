@@ -45,6 +45,7 @@ from server.enterprises.calendar import enterprise_period
 from server.enterprises.models import Enterprise
 from server.errors import ZichaError
 from server.extensions import UTCDateTime, db
+from server.posts.grants import supervised_post_ids
 from server.misses.models import MissedCheck, MissStatus, Pause, SweepState
 from server.posts.models import Post, RiskLevel
 from server.schedules.models import Schedule
@@ -285,15 +286,12 @@ def checks_arrived(enterprise_id: int, arrivals: Iterable[Arrival]) -> list[int]
 # --------------------------------------------------------------------------- reading misses
 
 
-def _supervised_posts(principal: Principal):
-    return sa.select(Post.id).where(Post.enterprise_id == principal.enterprise_id, Post.supervisor_id == principal.user_id)
-
-
 def _visible_misses(principal: Principal) -> list:
-    """Managers see the enterprise's misses, supervisors those of the posts they supervise."""
+    """Managers see the enterprise's misses, supervisors those of the posts they see
+    (:func:`server.posts.grants.supervised_post_ids`)."""
     clauses = [MissedCheck.enterprise_id == principal.enterprise_id]
     if principal.role is Role.SUPERVISOR:
-        clauses.append(MissedCheck.post_id.in_(_supervised_posts(principal)))
+        clauses.append(MissedCheck.post_id.in_(supervised_post_ids(principal.enterprise_id, principal.user_id)))
     return clauses
 
 
@@ -337,7 +335,7 @@ def _visible_one(model, ident: int, clauses: list):
 def _visible_pauses(principal: Principal) -> list:
     clauses = [Pause.enterprise_id == principal.enterprise_id]
     if principal.role is Role.SUPERVISOR:
-        posts = _supervised_posts(principal)
+        posts = supervised_post_ids(principal.enterprise_id, principal.user_id)
         clauses.append(
             sa.or_(Pause.post_id.in_(posts), Pause.schedule_id.in_(sa.select(Schedule.id).where(Schedule.post_id.in_(posts))))
         )

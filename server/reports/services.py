@@ -52,9 +52,9 @@ from server.database import dialect_insert, get_owned, one_or_not_found, page_of
 from server.enterprises.models import Enterprise, Site
 from server.errors import ZichaError
 from server.extensions import db
+from server.posts.grants import supervised_site_ids
 from server.hazards import services as hazards
 from server.hazards.models import Hazard, HazardSource, HazardType
-from server.posts.models import Post
 from server.reports import photos as report_photos
 from server.reports import receipts, sealing
 from server.reports.models import (
@@ -216,17 +216,13 @@ def status(receipt_code: str) -> ReceiptStatus:
 # --------------------------------------------------------------------------- reading
 
 
-def _supervised_sites(user_id: int) -> sa.Select:
-    return sa.select(Post.site_id).where(Post.supervisor_id == user_id)
-
-
 def _visible(principal: Principal) -> list:
     """A filter on reports: what the caller may see in the queue (see the module's table)."""
     clauses = [FamilyReport.enterprise_id == principal.enterprise_id]
     if principal.role in MANAGERS:
         return clauses
     if principal.role is Role.SUPERVISOR:
-        return [*clauses, FamilyReport.concerns_supervisor.is_(False), FamilyReport.site_id.in_(_supervised_sites(principal.user_id))]
+        return [*clauses, FamilyReport.concerns_supervisor.is_(False), FamilyReport.site_id.in_(supervised_site_ids(principal.enterprise_id, principal.user_id))]
     return [*clauses, sa.false()]
 
 
@@ -477,7 +473,7 @@ def read_contact(principal: Principal, report_id: int) -> ContactReading:
     if principal.user_id not in contact_readers(principal.enterprise_id)[0]:
         raise ZichaError("report_contact_forbidden")
     if report.concerns_supervisor and report.site_id is not None and db.session.scalar(
-        _supervised_sites(principal.user_id).where(Post.site_id == report.site_id).limit(1)
+        sa.select(sa.literal(True)).where(sa.literal(report.site_id).in_(supervised_site_ids(principal.enterprise_id, principal.user_id)))
     ) is not None:
         raise ZichaError("not_found")
     now = clock.now()
