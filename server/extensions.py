@@ -70,6 +70,13 @@ class Api(_SmorestApi):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error):
+        from flask import request
+
+        if request.path == "/manage" or request.path.startswith("/manage/"):
+            # A dashboard address that matches no page (a mistyped or stale link): a page, not JSON.
+            from server.manage.pages import http_error_page
+
+            return http_error_page(error)
         return http_exception_response(error)
 
 

@@ -129,7 +129,7 @@ def _send_for_enterprise(enterprise_id: int, name: str, zone: str, shifts: tuple
         return 0
     all_outcomes = outcomes(enterprise_id, zone, shifts, day)
     alerts, reached = _open_alerts(enterprise_id)
-    link = f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts"
+    link = f"{current_app.config['PUBLIC_BASE_URL']}/manage/overview"
     sent = 0
     for user_id, locale, _role, posts in people:
         if not _claim(enterprise_id, user_id, day.key, now):

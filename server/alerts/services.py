@@ -145,8 +145,8 @@ def _active_users(pairs: Iterable[tuple[int, int | None]]) -> set[tuple[int, int
 
 
 def alert_link(alert_id: int) -> str:
-    """Where a person opens the alert (the API until the dashboard of issue 7 exists)."""
-    return f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/alerts/{alert_id}"
+    """Where a person opens the alert: its page in the dashboard (sign-in first if needed)."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/manage/alerts/{alert_id}"
 
 
 def notify(enterprise_id: int, message: Message, recipient_ids: Sequence[int], alert_id: int | None, push: bool) -> None:

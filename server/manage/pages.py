@@ -41,7 +41,7 @@ def page_blueprint(name: str, import_name: str, url_prefix: str, description: st
     blp.register_error_handler(ZichaError, _domain_error)
     blp.register_error_handler(PageForbidden, _forbidden)
     blp.register_error_handler(CsrfRefused, _csrf_refused)
-    blp.register_error_handler(HTTPException, _http_error)
+    blp.register_error_handler(HTTPException, http_error_page)
     blp.after_request(protect)
     return blp
 
@@ -255,7 +255,8 @@ def _csrf_refused(_error):
     return error_page(400, _("The form has expired"), _("Go back, reload the page and send the form again."))
 
 
-def _http_error(error: HTTPException):
+def http_error_page(error: HTTPException):
+    """An HTTP error (404, 405, 429 …) as a dashboard page."""
     if error.code == 404:
         return error_page(404, _("Not found"), _("There is no such page in your enterprise."))
     if error.code == 405:

@@ -61,7 +61,7 @@ def test_what_a_manager_reads(app, world, day):
     assert "Open alerts: 2 (red 1, orange 0, yellow 0, blue 1)" in en
     assert "- Missed check: 1号高压配电柜 (blue, low) (with the safety managers)" in en
     assert m["facts"]["missed"] == 1 and m["facts"]["done_late"] == 1 and m["facts"]["locale"] == "zh"
-    assert m["kind"] == "digest" and m["link"].endswith("/api/v1/alerts")
+    assert m["kind"] == "digest" and m["link"].endswith("/manage/overview")
 
 
 def test_a_supervisor_reads_only_their_posts(app, world, day):

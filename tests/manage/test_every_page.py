@@ -81,3 +81,10 @@ def test_unknown_ids_are_a_404_page_never_a_500(app, browser_for, role):
             continue
         response = browser.get(example_url(rule))
         assert response.status_code == 404, (rule.rule, response.status_code)
+
+
+def test_a_dashboard_address_that_matches_no_page_is_a_404_page(browser_for, client):
+    response = browser_for("admin").get("/manage/no-such-page")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert "本企业没有这个页面" in response.get_data(as_text=True)
+    assert client.get("/api/v1/no-such-thing").json["error"]["code"] == "not_found"
