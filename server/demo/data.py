@@ -17,11 +17,16 @@ from server import clock
 from server.accounts.models import Role
 from server.accounts.services import create_user, list_users
 from server.checklists.services import create_checklist
+from server.checks.models import Check
 from server.enterprises.models import Enterprise
 from server.enterprises.services import create_enterprise, create_site
 from server.extensions import db
+from server.hazards.models import Hazard
+from server.misses.models import MissedCheck
 from server.posts.models import Post, RiskLevel
 from server.posts.services import create_post, qr_url
+from server.reports.models import ReportSettings
+from server.reports.services import public_url
 from server.schedules.services import create_schedule
 from sync.periods import Frequency
 from sync.records import ItemListSchema
@@ -110,7 +115,7 @@ CHECKLISTS = {
             _yes_no("fire_extinguisher", "消防器材在位有效（灭火器压力在绿区、未过期）", "Fire extinguishers in place and serviceable"),
             _yes_no("exit_clear", "安全出口、疏散通道畅通", "Emergency exits and escape routes clear"),
             _number("gas_detector_reading", "可燃气体报警器读数", "Combustible gas detector reading", "%LEL",
-                    (0, 20), (0, 100), photo_required=True, help="拍摄报警控制器显示屏"),
+                    (0, 20), (0, 100), help="读数超过 20%LEL 时拍摄报警控制器显示屏并立即报告班组长"),
             _number("temperature", "库区/罐区温度", "Storage area temperature", "℃", (-10, 30), (-40, 70)),
             _yes_no("explosion_proof", "防爆电气、防爆灯具完好", "Explosion-proof fittings intact"),
             _yes_no("static_grounding", "静电接地装置连接完好", "Static grounding connected and intact"),
@@ -249,15 +254,23 @@ def demo_exists() -> bool:
 SET_UP_DAYS_AGO = 60
 
 
-def load_demo() -> Enterprise:
-    """Create the demo enterprise with its sites, users, posts, checklists and schedules (flush only).
+def load_demo(history: bool = True) -> Enterprise:
+    """Create the demo enterprise with its sites, users, posts, checklists and schedules, and
+    (``history``) five weeks of its life up to now (flush only).
 
     It is set up as of ``SET_UP_DAYS_AGO`` days ago, as a real enterprise would have been: a
     device (or the simulator, ``python -m sync simulate``) may then make checks for past days
-    without predating the checklist versions they answer.
+    without predating the checklist versions they answer. The history — checks, misses, alerts,
+    hazards, family reports, phones — is made through the services by
+    :func:`server.demo.history.build`; without it the plant is set up and has no past.
     """
     with clock.shifted(timedelta(days=-SET_UP_DAYS_AGO)):
-        return _set_up()
+        enterprise = _set_up()
+    if history:
+        from server.demo.history import build
+
+        build(enterprise)
+    return enterprise
 
 
 def _set_up() -> Enterprise:
@@ -305,8 +318,19 @@ def sign_in_help() -> str:
     lines += [
         "",
         f"服务器 Server:  {base}",
+        f"管理后台 Dashboard: {base}/manage/  (admin / anquan / wangjun / chenzq)",
         f"接口文档 API docs: {base}/api/v1/docs",
         f"岗位二维码 QR of post “{post.name}”: {qr_url(post.qr_token)}",
+    ]
+    link = db.session.scalar(sa.select(ReportSettings.link_token).where(ReportSettings.enterprise_id == enterprise.id))
+    if link is not None:
+        lines.append(f"家属举报页 Family report page: {public_url(link)}")
+    checks = db.session.scalar(sa.select(sa.func.count()).select_from(Check).where(Check.enterprise_id == enterprise.id))
+    if checks:
+        hazards = db.session.scalar(sa.select(sa.func.count()).select_from(Hazard).where(Hazard.enterprise_id == enterprise.id))
+        misses = db.session.scalar(sa.select(sa.func.count()).select_from(MissedCheck).where(MissedCheck.enterprise_id == enterprise.id))
+        lines.append(f"演示历史 History: {checks} 条检查记录 checks, {misses} 次漏检 missed periods, {hazards} 个隐患 hazards")
+    lines += [
         "",
         "登录 Sign in (returns a bearer token):",
         f"  curl -X POST {base}/api/v1/auth/sign-in -H 'Content-Type: application/json' \\",

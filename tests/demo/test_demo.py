@@ -1,7 +1,9 @@
-"""The demo enterprise: what it holds, its sign-in help, and a worker's first check on it.
+"""The demo enterprise: what it holds, its sign-in help, and a worker's next check on it.
 
 Uses the suite's fixtures (tests/conftest.py): a migrated database emptied after every test and
-a FrozenClock; nothing here reads the wall clock.
+a FrozenClock; nothing here reads the wall clock. ``plant`` is the set-up alone (fast);
+``demo`` is what ``zicha serve --demo`` loads, five weeks of history included (its own tests
+are in test_history.py).
 """
 from __future__ import annotations
 
@@ -28,10 +30,22 @@ from sync.periods import Frequency
 from sync.records import ItemListSchema
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# 09:00 on Monday 2026-11-23 in Shanghai: inside the 08:00–10:00 window of the warehouse daily check.
+# 09:00 on Monday 2026-11-23 in Shanghai: the demo's "now" in these tests.
 MONDAY_9AM = datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc)
+# 14:05 and 20:05 that day: inside the 14:00–16:00 window of 2号低压配电柜, and the night shift's
+# 30-minute handover window — both after the history, which ends at 09:00.
+MONDAY_2PM = datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc)
+MONDAY_8PM = datetime(2026, 11, 23, 12, 5, tzinfo=timezone.utc)
 PHOTO = hashlib.sha256(b"demo photo bytes").hexdigest()
 DEVICE = {"install_id": "demo-device-0001", "name": "演示手机", "platform": "android"}
+
+
+@pytest.fixture
+def plant(ctx, clock):
+    clock.set(MONDAY_9AM)
+    enterprise = load_demo(history=False)
+    db.session.commit()
+    return enterprise
 
 
 @pytest.fixture
@@ -42,10 +56,10 @@ def demo(ctx, clock):
     return enterprise
 
 
-def test_demo_is_a_realistic_plant(demo):
-    eid = demo.id
-    assert (demo.code, demo.name, demo.timezone) == (DEMO_CODE, "华东精细化工有限公司", "Asia/Shanghai")
-    assert demo.shifts == ["08:00", "20:00"]
+def test_demo_is_a_realistic_plant(plant):
+    eid = plant.id
+    assert (plant.code, plant.name, plant.timezone) == (DEMO_CODE, "华东精细化工有限公司", "Asia/Shanghai")
+    assert plant.shifts == ["08:00", "20:00"]
 
     sites = list_sites(eid)
     names = {s.name for s in sites}
@@ -83,30 +97,32 @@ def test_demo_is_a_realistic_plant(demo):
     daily = next(c for c in checklists if c.name == "危化品仓库日检").current_version.items
     gas = next(i for i in daily if i["id"] == "gas_detector_reading")
     assert (gas["kind"], gas["unit"], gas["min"], gas["max"], gas["valid_min"], gas["valid_max"], gas["photo_required"]) == (
-        "number", "%LEL", 0, 20, 0, 100, True
+        "number", "%LEL", 0, 20, 0, 100, False
     )
+    photo_items = {i["id"] for c in checklists for i in c.current_version.items if i["photo_required"]}
+    assert {"pump_test_run", "gas_detector_calibrated", "drill_held", "report_valid"} <= photo_items
     assert {"fire_extinguisher", "exit_clear", "static_grounding"} <= {i["id"] for i in daily}
 
 
 def test_demo_exists_flips_and_a_second_load_is_refused(ctx, clock):
     assert demo_exists() is False
-    load_demo()
+    load_demo(history=False)
     db.session.commit()
     assert demo_exists() is True
     with pytest.raises(ZichaError) as caught:
-        load_demo()
+        load_demo(history=False)
     assert caught.value.code == "conflict"
 
 
-def test_sign_in_help_names_everything_needed(demo, app):
+def test_sign_in_help_names_everything_needed(plant, app):
     text = sign_in_help()
     base = app.config["PUBLIC_BASE_URL"]
     assert DEMO_CODE in text and DEMO_PASSWORD in text
-    for user in list_users(demo.id):
+    for user in list_users(plant.id):
         assert user.username in text and user.display_name in text
     assert f"{base}/api/v1/docs" in text
     assert f"{base}/api/v1/auth/sign-in" in text
-    tokens = {p.qr_token for p in list_posts(demo.id)}
+    tokens = {p.qr_token for p in list_posts(plant.id)}
     qr = next(t for t in tokens if f"{base}/q/{t}" in text)
     assert f"{base}/api/v1/scan/{qr}" in text
     assert "企业代码" in text and "Enterprise code" in text
@@ -155,17 +171,22 @@ def submit(client, auth, due: dict, answers: list[dict], at: datetime):
 
 
 def test_worker_scans_a_demo_post_and_submits_a_check(demo, client, clock):
-    token = post_token("液氨储罐区")
-    clock.advance(minutes=5)
     auth = sign_in(client, "zhangwei")
+    # This morning's round is in the history: the ammonia tanks are done, their lightning test too.
+    r = client.get(f"/api/v1/scan/{post_token('液氨储罐区')}", headers=auth)
+    assert r.status_code == 200, r.json
+    assert {s["frequency"]: s["state"] for s in r.json["schedules"]} == {"daily": "done", "yearly": "done"}
+    # The other yearly lightning test was never done: overdue.
+    r = client.get(f"/api/v1/scan/{post_token('1号高压配电柜')}", headers=auth)
+    assert {s["frequency"]: s["state"] for s in r.json["schedules"]}["yearly"] == "overdue"
 
+    clock.set(MONDAY_2PM)
+    token = post_token("2号低压配电柜")
     r = client.get(f"/api/v1/scan/{token}", headers=auth)
     assert r.status_code == 200, r.json
-    assert r.json["post"]["name"] == "液氨储罐区"
-    by_frequency = {s["frequency"]: s for s in r.json["schedules"]}
-    assert set(by_frequency) == {"daily", "yearly"}
-    daily = by_frequency["daily"]
-    assert (daily["state"], daily["period"]["key"], daily["checklist_name"]) == ("due", "2026-11-23", "危化品仓库日检")
+    assert r.json["post"]["name"] == "2号低压配电柜"
+    (daily,) = r.json["schedules"]
+    assert (daily["state"], daily["period"]["key"], daily["checklist_name"]) == ("due", "2026-11-23", "配电室巡检")
 
     performed = clock.now()
     clock.advance(minutes=1)
@@ -180,15 +201,20 @@ def test_worker_scans_a_demo_post_and_submits_a_check(demo, client, clock):
 
 
 def test_a_bad_shift_reading_is_a_failed_item_in_the_plant_shift(demo, client, clock):
-    auth = sign_in(client, "liuyang")
+    auth = sign_in(client, "zhaolei")
     r = client.get(f"/api/v1/scan/{post_token('反应釜A区')}", headers=auth)
     assert r.status_code == 200, r.json
     (shift,) = r.json["schedules"]
-    # Shifts start 08:00 and 20:00; the handover check is due in the first 30 minutes.
-    assert (shift["frequency"], shift["period"]["key"], shift["state"]) == ("shift", "2026-11-23-S1", "overdue")
+    # Shifts start 08:00 and 20:00; the day shift's handover check is in the history.
+    assert (shift["frequency"], shift["period"]["key"], shift["state"]) == ("shift", "2026-11-23-S1", "done")
+
+    clock.set(MONDAY_8PM)
+    r = client.get(f"/api/v1/scan/{post_token('反应釜A区')}", headers=auth)
+    (shift,) = r.json["schedules"]
+    assert (shift["frequency"], shift["period"]["key"], shift["state"]) == ("shift", "2026-11-23-S2", "due")
     answers = [passing_answer(item) for item in shift["version"]["items"]]
     too_hot = next(a for a in answers if a["item_id"] == "reactor_temperature")
     too_hot["value"] = 92.5
     r = submit(client, auth, shift, answers, clock.now())
     assert r.status_code == 201, r.json
-    assert (r.json["ok"], r.json["failed_count"], r.json["period_key"]) == (False, 1, "2026-11-23-S1")
+    assert (r.json["ok"], r.json["failed_count"], r.json["period_key"]) == (False, 1, "2026-11-23-S2")
