@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import marshmallow as ma
-from flask import stream_with_context
 from flask_babel import gettext as _
 
 from server import clock
@@ -23,10 +22,9 @@ from server.accounts.auth import current
 from server.accounts.models import MANAGERS, Role
 from server.database import commits
 from server.enterprises import services as enterprises
-from server.hazards import ledger, services
+from server.hazards import downloads, services
 from server.hazards.models import HazardGrade, HazardSource, HazardStatus, HazardType, RectifyMode
 from server.hazards.schemas import AssignIn, ConfirmIn, HazardPageQuery, RectifyIn, RejectIn, VerifyIn
-from server.hazards.views import XLSX, _download
 from server.manage.pages import HTML, N_, done, form_data, page_blueprint, render
 from server.manage.session import signed_in
 from server.posts import services as posts
@@ -198,12 +196,10 @@ def _export_filters(query: dict) -> dict:
 @blp.route("/export.xlsx", methods=["GET"])
 @signed_in(*_MANAGERS)
 @blp.arguments(HazardPageQuery, location="query")
-@blp.response(200, content_type=XLSX, description="隐患台账 as an Excel workbook, under the list's filters")
+@blp.response(200, content_type=downloads.XLSX, description="隐患台账 as an Excel workbook, under the list's filters")
 def export_xlsx(query):
     """The hazard ledger (隐患台账) as XLSX, under the list's filters (the API's export)."""
-    principal, filters = current(), _export_filters(query)
-    body = ledger.xlsx_bytes(ledger.export_rows(principal, filters), principal, filters)
-    return _download(body, XLSX, ledger.download_names("hazard-ledger", "隐患台账", "xlsx", principal))
+    return downloads.ledger_xlsx(current(), _export_filters(query))
 
 
 @blp.route("/export.csv", methods=["GET"])
@@ -212,9 +208,7 @@ def export_xlsx(query):
 @blp.response(200, content_type="text/csv", description="隐患台账 as CSV (UTF-8 with a BOM), under the list's filters")
 def export_csv(query):
     """The hazard ledger (隐患台账) as CSV for Excel, under the list's filters (the API's export)."""
-    principal, filters = current(), _export_filters(query)
-    chunks = ledger.csv_chunks(ledger.export_rows(principal, filters))
-    return _download(stream_with_context(chunks), "text/csv; charset=utf-8", ledger.download_names("hazard-ledger", "隐患台账", "csv", principal))
+    return downloads.ledger_csv(current(), _export_filters(query))
 
 
 @blp.route("/<int:hazard_id>/report.pdf", methods=["GET"])
@@ -222,5 +216,4 @@ def export_csv(query):
 @blp.response(200, content_type="application/pdf", description="重大事故隐患报告 of a hazard graded 重大, A4")
 def major_report(hazard_id):
     """重大事故隐患报告 of a hazard graded 重大 (the API's document); any other hazard: the service's message."""
-    body, number = ledger.major_report(current(), hazard_id)
-    return _download(body, "application/pdf", (f"major-hazard-report-{number}.pdf", f"重大事故隐患报告-{number}.pdf"))
+    return downloads.major_report(current(), hazard_id)

@@ -12,13 +12,12 @@ through the same visibility rule as the listing all the same (``server/hazards/l
 The fixed paths (``/hazards/export.xlsx``, ``/hazards/statistics``) cannot clash with
 ``/hazards/<int:hazard_id>``: the ``int`` converter matches digits only.
 """
-from flask import Response, stream_with_context
 from flask_smorest import Blueprint
 
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
-from server.hazards import ledger, services
+from server.hazards import downloads, ledger, services
 from server.hazards.schemas import (
     AssignIn, ConfirmIn, HazardDetailOut, HazardIn, HazardOut, HazardQuery, RectifyIn, RejectIn, StatisticsOut, StatisticsQuery, VerifyIn,
 )
@@ -117,26 +116,13 @@ def verify_hazard(data, hazard_id):
 
 # --------------------------------------------------------------------------- the ledger's documents
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _download(body, mimetype: str, names: tuple[str, str]) -> Response:
-    response = Response(body, mimetype=mimetype)
-    response.headers["Content-Disposition"] = ledger.content_disposition(*names)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @blp.route("/hazards/export.xlsx", methods=["GET"])
 @require(*_MANAGERS)
 @blp.arguments(HazardQuery, location="query")
-@blp.response(200, content_type=XLSX, description="隐患台账 as an Excel workbook (sheet 隐患台账)")
+@blp.response(200, content_type=downloads.XLSX, description="隐患台账 as an Excel workbook (sheet 隐患台账)")
 def export_xlsx(filters):
     """The hazard ledger (隐患台账) as XLSX, under the listing's filters and in its order."""
-    principal = current()
-    body = ledger.xlsx_bytes(ledger.export_rows(principal, filters), principal, filters)
-    return _download(body, XLSX, ledger.download_names("hazard-ledger", "隐患台账", "xlsx", principal))
+    return downloads.ledger_xlsx(current(), filters)
 
 
 @blp.route("/hazards/export.csv", methods=["GET"])
@@ -145,9 +131,7 @@ def export_xlsx(filters):
 @blp.response(200, content_type="text/csv", description="隐患台账 as CSV, UTF-8 with a BOM, streamed")
 def export_csv(filters):
     """The hazard ledger (隐患台账) as CSV (UTF-8 with BOM, for Excel), under the listing's filters."""
-    principal = current()
-    chunks = ledger.csv_chunks(ledger.export_rows(principal, filters))
-    return _download(stream_with_context(chunks), "text/csv; charset=utf-8", ledger.download_names("hazard-ledger", "隐患台账", "csv", principal))
+    return downloads.ledger_csv(current(), filters)
 
 
 @blp.route("/hazards/statistics", methods=["GET"])
@@ -165,5 +149,4 @@ def hazard_statistics(query):
 @blp.alt_response(409, description="hazard_not_major: the hazard is not graded 重大")
 def major_report(hazard_id):
     """重大事故隐患报告 of a hazard graded 重大: every field, the 五到位 plan and the whole history."""
-    body, number = ledger.major_report(current(), hazard_id)
-    return _download(body, "application/pdf", (f"major-hazard-report-{number}.pdf", f"重大事故隐患报告-{number}.pdf"))
+    return downloads.major_report(current(), hazard_id)

@@ -33,9 +33,7 @@ sign_in_per_client = limiter.shared_limit(configured("MANAGE_LIMIT_SIGN_IN_PER_C
 @blp.response(302, description="To the overview, or to the sign-in page")
 def home():
     """The dashboard's address: the overview once signed in."""
-    if "manage_overview.overview" in current_app.view_functions:
-        return redirect(url_for("manage_overview.overview"))
-    return render("home.html")
+    return redirect(url_for("manage_overview.overview"))
 
 
 @blp.route("/assets/<string:name>", methods=["GET"])

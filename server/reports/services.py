@@ -39,6 +39,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import qrcode
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import selectinload
@@ -53,6 +54,7 @@ from server.enterprises.models import Enterprise, Site
 from server.errors import ZichaError
 from server.extensions import db
 from server.posts.grants import supervised_site_ids
+from server.posts.models import Post
 from server.hazards import services as hazards
 from server.hazards.models import Hazard, HazardSource, HazardType
 from server.reports import photos as report_photos
@@ -473,7 +475,7 @@ def read_contact(principal: Principal, report_id: int) -> ContactReading:
     if principal.user_id not in contact_readers(principal.enterprise_id)[0]:
         raise ZichaError("report_contact_forbidden")
     if report.concerns_supervisor and report.site_id is not None and db.session.scalar(
-        sa.select(sa.literal(True)).where(sa.literal(report.site_id).in_(supervised_site_ids(principal.enterprise_id, principal.user_id)))
+        supervised_site_ids(principal.enterprise_id, principal.user_id).where(Post.site_id == report.site_id).limit(1)
     ) is not None:
         raise ZichaError("not_found")
     now = clock.now()
@@ -494,8 +496,6 @@ def contact_log(principal: Principal, filters: Mapping, page: int, page_size: in
 
 def link_qr_png(enterprise_id: int) -> bytes:
     """The public report link as a QR code (PNG), for notices, group chats and payslips."""
-    import qrcode
-
     image = qrcode.make(describe_settings(enterprise_id)["public_url"], box_size=10, border=4)
     out = io.BytesIO()
     image.save(out)

@@ -13,9 +13,7 @@ cached and send no referrer. They share their rate limits with the public page
 from __future__ import annotations
 
 import functools
-import io
 
-import qrcode
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -196,10 +194,7 @@ def rotate_link():
 @commits
 def link_qr():
     """The public link as a QR code, for notices, group chats and payslips."""
-    image = qrcode.make(services.describe_settings(current().enterprise_id)["public_url"], box_size=10, border=4)
-    out = io.BytesIO()
-    image.save(out)
-    response = Response(out.getvalue(), mimetype="image/png")
+    response = Response(services.link_qr_png(current().enterprise_id), mimetype="image/png")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
