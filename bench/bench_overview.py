@@ -29,6 +29,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from server import create_app  # noqa: E402
+from bulk import insert_rows  # noqa: E402  (bench/bulk.py, next to this script)
 from server.accounts import services as accounts  # noqa: E402
 from server.accounts.auth import Principal  # noqa: E402
 from server.accounts.models import Role  # noqa: E402
@@ -48,19 +49,6 @@ SHANGHAI = timezone(timedelta(hours=8))
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 BUILT_AT = NOW - timedelta(days=41)
 ZONE, SHIFTS = "Asia/Shanghai", ("00:00", "08:00", "16:00")
-CHUNK = 2000
-
-
-def _insert(table: sa.Table, rows: list[dict], returning: bool = False) -> list[int]:
-    ids: list[int] = []
-    connection = db.session.connection()
-    for start in range(0, len(rows), CHUNK):
-        part = rows[start : start + CHUNK]
-        if returning:
-            ids += connection.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), part).scalars().all()
-        else:
-            connection.execute(sa.insert(table), part)
-    return ids
 
 
 def build(posts: int, done: float, seed: int) -> Principal:
@@ -72,14 +60,14 @@ def build(posts: int, done: float, seed: int) -> Principal:
     worker = accounts.create_user(enterprise.id, "worker", "巡检员", Role.WORKER, "x" * 12)
     checklist = checklists.create_checklist(enterprise.id, "日常检查", "", [{"id": "ok", "kind": "yes_no", "label": "现场安全"}], None)
     db.session.commit()
-    post_ids = _insert(Post.__table__, [{
+    post_ids = insert_rows(Post.__table__, [{
         "enterprise_id": enterprise.id, "site_id": site.id, "name": f"岗位{i}", "location": "", "risk_level": rng.choice(["red", "orange", "yellow", "blue"]),
         "supervisor_id": None, "qr_token": secrets.token_urlsafe(32), "active": True, "created_at": built,
     } for i in range(posts)], returning=True)
     rows = [{"enterprise_id": enterprise.id, "post_id": p, "checklist_id": checklist.id, "frequency": f, "due_start_minutes": 0,
              "due_end_minutes": None, "responsible_id": None, "active": True, "created_at": built}
             for p in post_ids for f in (Frequency.DAILY, Frequency.SHIFT, Frequency.WEEKLY)]
-    schedule_ids = _insert(Schedule.__table__, rows, returning=True)
+    schedule_ids = insert_rows(Schedule.__table__, rows, returning=True)
     checks = []
     for schedule_id, row in zip(schedule_ids, rows):
         for period in closed_periods(ZONE, SHIFTS, row["frequency"], BUILT_AT + timedelta(days=1), NOW):
@@ -92,7 +80,7 @@ def build(posts: int, done: float, seed: int) -> Principal:
                     "received_at": at, "time_quality": "device", "flags": [], "ok": rng.random() > 0.05, "failed_count": 0,
                     "answers": [{"item_id": "ok", "value": True, "ok": True}], "note": "", "content_hash": "0" * 64, "status": "complete",
                 })
-    _insert(Check.__table__, checks)
+    insert_rows(Check.__table__, checks)
     db.session.commit()
     misses.sweep(NOW)
     db.session.commit()

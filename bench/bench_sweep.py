@@ -45,6 +45,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from server import create_app  # noqa: E402
+from bulk import insert_rows  # noqa: E402  (bench/bulk.py, next to this script)
 from server.accounts import services as accounts  # noqa: E402
 from server.accounts.models import Role  # noqa: E402
 from server.checklists import services as checklists  # noqa: E402
@@ -70,21 +71,8 @@ MIX = {  # share of schedules per frequency
     Frequency.MONTHLY: 0.15, Frequency.QUARTERLY: 0.05, Frequency.YEARLY: 0.05,
 }
 SCHEDULES_PER_POST = 4
-CHUNK = 10_000
 PASSWORD = "bench-password-1"
 ITEMS = [{"id": "ok", "kind": "yes_no", "label": "现场安全"}]
-
-
-def _insert(table: sa.Table, rows: list[dict], returning: bool = False) -> list[int]:
-    ids: list[int] = []
-    connection = db.session.connection()
-    for start in range(0, len(rows), CHUNK):
-        part = rows[start : start + CHUNK]
-        if returning:
-            ids += connection.execute(sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), part).scalars().all()
-        else:
-            connection.execute(sa.insert(table), part)
-    return ids
 
 
 def build(total: int, enterprises_count: int, done: float, seed: int) -> dict:
@@ -111,7 +99,7 @@ def build(total: int, enterprises_count: int, done: float, seed: int) -> dict:
                 "risk_level": rng.choice(["red", "orange", "yellow", "blue"]), "supervisor_id": supervisor_id,
                 "qr_token": secrets.token_urlsafe(32), "active": rng.random() > 0.01, "created_at": built_at,
             })
-    post_ids = _insert(Post.__table__, posts_rows, returning=True)
+    post_ids = insert_rows(Post.__table__, posts_rows, returning=True, chunk=10_000)
     frequencies, weights = list(MIX), list(MIX.values())
     by_enterprise = {t[0]: t for t in tenants}
     for post_id, post in zip(post_ids, posts_rows):
@@ -122,7 +110,7 @@ def build(total: int, enterprises_count: int, done: float, seed: int) -> dict:
                 "frequency": rng.choices(frequencies, weights)[0], "due_start_minutes": 0, "due_end_minutes": None,
                 "responsible_id": None, "active": rng.random() > 0.01, "created_at": built_at,
             })
-    schedule_ids = _insert(Schedule.__table__, schedule_rows, returning=True)
+    schedule_ids = insert_rows(Schedule.__table__, schedule_rows, returning=True, chunk=10_000)
     db.session.commit()
 
     checks, pauses = [], []
@@ -155,8 +143,8 @@ def build(total: int, enterprises_count: int, done: float, seed: int) -> dict:
             pauses.append(_pause(tenant, post_id, None, MIDNIGHT - timedelta(hours=5), MIDNIGHT + timedelta(days=2)))
         elif roll < 0.03:  # planned for after midnight: excuses nothing that closed at midnight
             pauses.append(_pause(tenant, post_id, None, MIDNIGHT, None))
-    _insert(Check.__table__, checks)
-    _insert(Pause.__table__, pauses)
+    insert_rows(Check.__table__, checks, chunk=10_000)
+    insert_rows(Pause.__table__, pauses, chunk=10_000)
     db.session.commit()
     return {"enterprises": enterprises_count, "posts": len(post_ids), "schedules": len(schedule_ids), "checks": len(checks), "pauses": len(pauses)}
 
