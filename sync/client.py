@@ -30,7 +30,6 @@ import base64
 import gzip
 import hashlib
 import json
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ from sync.device_clock import DeviceClock, SystemDeviceClock
 from sync.outbox import LocalStore, OutboxRecord, PendingPhoto
 from sync.periods import Frequency, Period, parse_shifts, period_of
 from sync.protocol import MAX_ANCHORS, MAX_BATCH, RecordType, Result
-from sync.records import evaluate_answers
+from sync.records import evaluate_answers, record_id
 from sync.timing import Anchor, Reading
 from sync.transport import HTTPError, Transport, TransportError, Unavailable
 from sync.windows import DueState, due_state, due_window
@@ -390,10 +389,11 @@ class Device:
         reading = self.clock.reading()
         assert reading.wall is not None
         tz, shifts = self.calendar()
-        period = period_of(Frequency(schedule["frequency"]), self._estimate(reading), tz, shifts)
+        estimated = self._estimate(reading)
+        period = period_of(Frequency(schedule["frequency"]), estimated, tz, shifts)
         record: dict[str, Any] = {
             "type": RecordType.CHECK,
-            "id": str(uuid.uuid4()),
+            "id": record_id(estimated),
             "schedule_id": schedule["id"],
             "checklist_version_id": version["id"],
             "performed_at": _iso(reading.wall),
@@ -430,7 +430,7 @@ class Device:
         assert reading.wall is not None
         record: dict[str, Any] = {
             "type": RecordType.HAZARD,
-            "id": str(uuid.uuid4()),
+            "id": record_id(self._estimate(reading)),
             "found_at": _iso(reading.wall),
             "boot_id": reading.boot_id,
             "uptime_ms": reading.uptime_ms,

@@ -13,6 +13,9 @@ Push — ``POST /api/v1/sync/push`` (body may be sent with ``Content-Encoding: g
                   "performed_at": "2026-11-22T09:12:00+08:00", "boot_id": "b-3f..", "uptime_ms": 1234567,
                   "answers": [{"item_id": "exit", "value": true, "photos": ["<sha256>"]}], "note": ""}]}
 
+* A record's ``id`` is made by the device and is the idempotency key: any UUID is accepted, a
+  time-ordered one (version 7, :func:`sync.records.record_id`) is best — the server's indexes
+  then grow at one edge instead of at random pages.
 * A hazard raised on the device travels the same way: ``{"type": "hazard", "id": "<uuid>",
   "device_seq": 18, "found_at": …, "boot_id": …, "uptime_ms": …, "description": "…",
   "hazard_type": "fire", "photos": [...], "check_id": "<uuid>", "check_item_id": "exit"}`` (see
@@ -116,7 +119,7 @@ class SyncHazardRecordSchema(ma.Schema):
     """
 
     type = fields.String(required=True, validate=validate.Equal(RecordType.HAZARD))
-    id = fields.UUID(required=True, metadata={"description": "Client UUID: the idempotency key"})
+    id = fields.UUID(required=True, metadata={"description": "Client UUID, the idempotency key; time-ordered (version 7) is best"})
     device_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
     found_at = fields.AwareDateTime(required=True, metadata={"description": "Device wall clock when raised, with its UTC offset"})
     boot_id = fields.String(validate=BOOT_ID)

@@ -24,7 +24,6 @@ import secrets
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -37,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sync.client import Device, DeviceStats, EncodedPush, encode_push
 from sync.device_clock import SimulatedDeviceClock, Timeline
 from sync.protocol import MAX_BATCH, RecordType
-from sync.records import ItemKind
+from sync.records import ItemKind, record_id
 from sync.timing import Reading
 from sync.transport import Fault, FaultInjectingAdapter, InjectedFault, Transport
 from sync.windows import DueState
@@ -125,7 +124,7 @@ def synthetic_records(
         made = start + spacing * i
         record: dict[str, Any] = {
             "type": RecordType.CHECK,
-            "id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "id": record_id(made, rng.getrandbits(74)),
             "device_seq": first_seq + i,
             "schedule_id": schedule_id,
             "checklist_version_id": version["id"],
