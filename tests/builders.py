@@ -126,3 +126,13 @@ def build_world() -> World:
     world = World(a=build_tenant("acme", "甲企业"), b=build_tenant("bravo", "乙企业"))
     db.session.commit()
     return world
+
+
+def run_job(app, name: str) -> str:
+    """Run one periodic job now, through its lease as a runner's tick would (e.g.
+    ``checks.follow_up``, which raises what failed checks owe); what it said."""
+    from server.jobs.services import run_due
+    from server.jobs.tasks import JOBS
+
+    with app.app_context():
+        return run_due([job for job in JOBS if job.name == name], "tests", force=True)[name]

@@ -2,14 +2,16 @@
 
 For a batch of loaded check records this
 
-1. reads, in one query each, the checks already stored under these ids, the schedules and the
-   versions the records name (all inside the caller's enterprise);
+1. reads, in one query each, the schedules and the versions the records name (inside the
+   caller's enterprise);
 2. judges each record on its own — a bad one becomes a ``rejected`` outcome with a catalogue
    code and never stops the others;
-3. writes the new checks with one multi-row ``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``
-   (SQLAlchemy Core: ORM objects per row are ~20× slower here), so that a concurrent request
-   storing the same id a moment earlier turns this one into a ``duplicate`` or ``conflict``
-   instead of an error;
+3. writes the checks with one multi-row ``INSERT … ON CONFLICT (id) DO NOTHING RETURNING id``
+   (SQLAlchemy Core: ORM objects per row are ~20× slower here). It does not first ask which ids
+   exist — resends are rare, and the insert answers that anyway: an id that did not go in was
+   stored before, by an earlier send or by a concurrent request a moment ago, and is then read
+   back (with the ids of refused records, in case they are resends) to answer ``duplicate`` or
+   ``conflict`` instead of an error;
 4. writes the photo slots, and the conflicting newcomers aside for review.
 
 Rules for a repeated id: same content (canonical hash) → ``duplicate`` with the first result;
@@ -36,11 +38,10 @@ from server.checklists.services import version_payload
 from server.checks import slots
 from server.checks.models import Check, CheckConflict, CheckPhoto
 from server.enterprises.calendar import enterprise_period
-from server.alerts.services import describe_failed_checks, misses_done_late, raise_for_failed_checks
+from server.alerts.services import misses_done_late
 from server.database import dialect_insert
 from server.errors import ZichaError
 from server.extensions import db
-from server.hazards.services import drafts_for_failed_checks
 from server.misses.services import Arrival, checks_arrived
 from server.schedules.models import Schedule
 from sync.records import CheckRecordSchema, content_hash, evaluate_answers
@@ -97,7 +98,6 @@ def ingest_checks(
     tolerance = timedelta(seconds=current_app.config["CLOCK_SKEW_TOLERANCE_SECONDS"])
     digests = [content_hash(r) for r in records]
 
-    existing = _stored_rows({r["id"] for r in records})
     schedules = {
         row.id: row
         for row in db.session.execute(
@@ -120,20 +120,16 @@ def ingest_checks(
     new_rows: list[dict] = []
     new_slots: dict[uuid.UUID, list[str]] = {}
     first_in_batch: dict[uuid.UUID, int] = {}
-    conflicts: list[dict] = []
+    refused: dict[int, ZichaError] = {}
     for index, (record, digest) in enumerate(zip(records, digests)):
-        prior = existing.get(record["id"])
-        if prior is None and record["id"] in first_in_batch:
+        if record["id"] in first_in_batch:
             continue  # sent twice in one batch: settled below as a repeat of the first
-        if prior is not None:
-            outcomes[index] = _repeat(principal, record, digest, prior, received_at, conflicts)
-            continue
+        first_in_batch[record["id"]] = index
         try:
             row, photos = _judge(principal, record, digest, schedules, versions, received_at, tolerance, sent, anchors)
         except ZichaError as error:
-            outcomes[index] = CheckOutcome(Outcome.REJECTED, error=error)
+            refused[index] = error
             continue
-        first_in_batch[record["id"]] = index
         new_rows.append(row)
         new_slots[row["id"]] = photos
 
@@ -156,18 +152,21 @@ def ingest_checks(
         if slot_rows:
             db.session.execute(sa.insert(CheckPhoto.__table__), slot_rows)
 
-    raced = _stored_rows({row["id"] for row in new_rows} - inserted)
+    # Ids that did not go in were stored before (a resend, or a concurrent request a moment
+    # ago), as were perhaps some refused ones: a resend of a stored check is answered as the
+    # repeat it is even if, say, its schedule has since been removed.
+    stored_before = _stored_rows({row["id"] for row in new_rows} - inserted | {records[i]["id"] for i in refused})
     new_by_id = {row["id"]: row for row in new_rows}
+    conflicts: list[dict] = []
     # In index order, so that the first of an id sent twice in one batch is settled before its repeat.
     for index, (record, digest) in enumerate(zip(records, digests)):
-        if outcomes[index] is not None:
-            continue
         first = first_in_batch[record["id"]]
         if first != index:
             outcomes[index] = _repeat_in_batch(principal, record, digest, digests[first], outcomes[first], received_at, conflicts)
-        elif record["id"] in raced:
-            # Another request stored this id between our read and our insert.
-            outcomes[index] = _repeat(principal, record, digest, raced[record["id"]], received_at, conflicts)
+        elif record["id"] in stored_before:
+            outcomes[index] = _repeat(principal, record, digest, stored_before[record["id"]], received_at, conflicts)
+        elif index in refused:
+            outcomes[index] = CheckOutcome(Outcome.REJECTED, error=refused[index])
         else:
             outcomes[index] = CheckOutcome(Outcome.ACCEPTED, _stored_from_row(new_by_id[record["id"]], missing[record["id"]]))
 
@@ -178,10 +177,10 @@ def ingest_checks(
 
 
 def _consequences(stored: list[dict]) -> None:
-    """What newly stored checks set off, in the same transaction: a check for a period already
-    recorded as missed corrects that record (done late, synced late) and tells whoever its alert
-    reached; failed items on a red or orange post raise an alert to the post's supervisor and
-    open a hazard draft each, so a failed control measure can never quietly disappear."""
+    """What newly stored checks set off at once, in the same transaction: a check for a period
+    already recorded as missed corrects that record (done late, synced late) and tells whoever
+    its alert reached. (A failed item's alert and hazard drafts are owed by the check's own
+    ``follow_up`` mark and raised by :mod:`server.checks.follow_up` moments later.)"""
     if not stored:
         return
     enterprise_id = stored[0]["enterprise_id"]
@@ -189,11 +188,6 @@ def _consequences(stored: list[dict]) -> None:
     corrected = checks_arrived(enterprise_id, arrivals)
     if corrected:
         misses_done_late(corrected)
-    failed = [r["id"] for r in stored if not r["ok"]]
-    if failed:
-        described = describe_failed_checks(failed)
-        raise_for_failed_checks(described)
-        drafts_for_failed_checks(described)
 
 
 def _stored_rows(ids) -> dict:
@@ -260,6 +254,7 @@ def _judge(principal, record, digest, schedules, versions, received_at, toleranc
         "answers": evaluation.answers,
         "note": record.get("note", ""),
         "content_hash": digest,
+        "follow_up": not evaluation.ok,  # its failed items' alert and drafts are owed (see server.checks.follow_up)
     }
     return row, photos
 

@@ -24,6 +24,11 @@ class Check(db.Model):
         sa.Index("ix_checks_post_period", "post_id", "period_key"),
         sa.Index("ix_checks_user_received", "user_id", "received_at"),
         sa.Index("ix_checks_enterprise_received", "enterprise_id", "received_at"),
+        # Only the few checks whose failed items are still to be followed up are in this index.
+        sa.Index(
+            "ix_checks_follow_up", "received_at",
+            sqlite_where=sa.text("follow_up"), postgresql_where=sa.text("follow_up"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
@@ -51,6 +56,9 @@ class Check(db.Model):
     # SHA-256 of the record's canonical content: same id + same hash = a harmless retry.
     content_hash: Mapped[str] = mapped_column(sa.String(64))
     status: Mapped[str] = mapped_column(sa.String(32), default="complete")
+    # True from the moment a check with failed items is stored until its alert and hazard
+    # drafts are raised (``server.checks.follow_up``): the transactional outbox of the push.
+    follow_up: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     post: Mapped[Post] = relationship()
     schedule: Mapped[Schedule] = relationship()

@@ -61,6 +61,7 @@ from server.alerts.models import Alert, AlertKind, AlertStatus
 from server.alerts.schemas import AckIn, ResolveIn
 from server.checklists.models import Checklist
 from server.checklists.services import publish_version
+from server.checks.follow_up import follow_up
 from server.checks.models import Check, CheckPhoto
 from server.checks.schemas import CheckReviewIn
 from server.checks.services import review_check, submit_check
@@ -769,9 +770,11 @@ class Story:
     # ----------------------------------------------------------------- consequences
 
     def after_checks(self, check_ids: list[uuid.UUID]) -> None:
-        """What newly stored checks set off (drafts and alerts, made by the ingest itself) gets
-        its follow-up: supervisors answer the alerts, the safety manager triages the drafts."""
+        """What newly stored checks set off (drafts and alerts, raised by the jobs runner's next
+        tick — here at once) gets its answer: supervisors answer the alerts, the safety manager
+        triages the drafts."""
         now = clock.now()
+        follow_up(check_ids)
         drafts = db.session.scalars(sa.select(Hazard.id).where(Hazard.check_id.in_(check_ids)).order_by(Hazard.id)).all()
         for hazard_id in drafts:
             if hazard_id not in self.triaged:

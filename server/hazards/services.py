@@ -229,6 +229,9 @@ def create_from_device(principal: Principal, record: Mapping) -> tuple[Hazard | 
             check_id = None
     item_id = record.get("check_item_id")
     if check_id is not None and item_id is not None:
+        from server.checks.follow_up import follow_up
+
+        follow_up([check_id])  # the item's draft, if its check still owes it (stored moments ago)
         draft = db.session.scalar(sa.select(Hazard).where(Hazard.check_id == check_id, Hazard.check_item_id == item_id).with_for_update())
         if draft is not None and draft.client_id is None:
             merged = list(dict.fromkeys([*draft.photos_before, *photos]))

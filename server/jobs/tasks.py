@@ -25,6 +25,14 @@ def sweep_and_alert(now: datetime | None):
     return new, alerts
 
 
+def follow_up_checks(now: datetime) -> str:
+    """Raise the alerts and hazard drafts that checks with failed items stored since the last
+    tick still owe (the push's transactional outbox; see :mod:`server.checks.follow_up`)."""
+    from server.checks.follow_up import follow_up_all
+
+    return str(follow_up_all())
+
+
 def detect_misses(now: datetime) -> str:
     new, alerts = sweep_and_alert(now)
     return f"{len(new)} missed check(s), {len(alerts)} alert(s)"
@@ -82,9 +90,10 @@ def purge_uploads(now: datetime) -> str:
     return f"{removed} expired upload(s) removed"
 
 
-# The order matters within one tick: misses raise alerts, escalation may add notifications,
-# delivery then sends them all.
+# The order matters within one tick: failed checks and misses raise alerts, escalation may add
+# notifications, delivery then sends them all.
 JOBS = [
+    Job("checks.follow_up", timedelta(seconds=5), follow_up_checks),
     Job("misses.detect", timedelta(minutes=1), detect_misses),
     Job("hazards.overdue", timedelta(minutes=1), hazards_overdue),
     Job("alerts.escalate", timedelta(minutes=1), escalate_alerts),

@@ -76,10 +76,12 @@ def push(principal: Principal, envelope: dict) -> PushAnswer:
         results[index] = _hazard_result(index, str(record["id"]), arrival)
 
     device_seq = None
-    seq_row = _lock_device_seq(principal, now)
-    if seq_row is not None:
-        _note_seqs(seq_row, seqs, now)
-        device_seq = {"highest": seq_row.highest, "gaps": [[first, last] for first, last, _ in seq_row.gaps]}
+    if principal.device_id is not None:
+        device_seq = _advance_in_step(principal, seqs, now)
+        if device_seq is None:
+            seq_row = _lock_device_seq(principal, now)
+            _note_seqs(seq_row, seqs, now)
+            device_seq = {"highest": seq_row.highest, "gaps": [[first, last] for first, last, _ in seq_row.gaps]}
     return PushAnswer(now, results, device_seq)  # type: ignore[arg-type]
 
 
@@ -142,10 +144,25 @@ def _rejected(index: int, raw: dict, error: ZichaError) -> dict:
     return result
 
 
-def _lock_device_seq(principal: Principal, now: datetime) -> DeviceSeq | None:
-    """The device's counter row, created if new, locked until the transaction ends."""
-    if principal.device_id is None:
+def _advance_in_step(principal: Principal, seqs: list[int], now: datetime) -> dict | None:
+    """The usual push in one statement: numbers that carry straight on from the highest seen,
+    with no gap open. One conditional ``UPDATE`` raises the highest only if the row is exactly in
+    that state — atomic on both databases, so a concurrent push of the same device cannot slip
+    between a read and a write. None when it is not the usual push (a new device, a gap, a
+    number seen before): then the row is locked and worked out in full."""
+    unique = sorted(set(seqs))
+    if not unique or unique[-1] - unique[0] + 1 != len(unique):
         return None
+    result = db.session.execute(
+        sa.update(DeviceSeq.__table__)
+        .where(DeviceSeq.device_id == principal.device_id, DeviceSeq.highest == unique[0] - 1, DeviceSeq.open_gaps == 0)
+        .values(highest=unique[-1], updated_at=now)
+    )
+    return {"highest": unique[-1], "gaps": []} if result.rowcount == 1 else None
+
+
+def _lock_device_seq(principal: Principal, now: datetime) -> DeviceSeq:
+    """The device's counter row, created if new, locked until the transaction ends."""
     db.session.execute(
         dialect_insert(DeviceSeq.__table__)
         .values(device_id=principal.device_id, enterprise_id=principal.enterprise_id, highest=0, gaps=[], open_gaps=0, updated_at=now)

@@ -10,23 +10,32 @@ import sqlalchemy as sa
 
 from server.alerts import services
 from server.alerts.models import Alert, AlertEvent, AlertStatus
+from server.checks.models import Check
 from server.extensions import db
 from server.misses import services as misses
 from server.misses.models import MissedCheck, MissStatus
 from server.posts.models import RiskLevel
 from tests.alerts.conftest import failed_answers, notified, record_miss, set_risk, submit_check
+from tests.builders import run_job
 from tests.conftest import T0
 
 
 @pytest.mark.parametrize("risk, raised", [(RiskLevel.RED, True), (RiskLevel.ORANGE, True), (RiskLevel.YELLOW, False), (RiskLevel.BLUE, False)])
 def test_failed_items_raise_an_alert_on_red_and_orange_posts_only(app, client, world, clock, risk, raised):
-    """Storing the check raises the alert (in the same transaction); raising again adds nothing."""
+    """The stored check owes its alert (its follow-up mark, in the same row); the next tick of the
+    jobs runner raises it and clears the mark; raising again adds nothing."""
     a = world.a
     with app.app_context():
         set_risk(a.post_id, risk)
         db.session.commit()
     check_id = submit_check(client, a, "daily", clock.now() - timedelta(minutes=5), failed_answers())
     with app.app_context():
+        assert db.session.get(Check, uuid.UUID(check_id)).follow_up is True
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Alert)) == 0
+    assert run_job(app, "checks.follow_up") == f"1 failed check(s) followed up: {int(raised)} alert(s), {2 * raised} hazard draft(s)"  # a draft per failed item
+    assert run_job(app, "checks.follow_up").startswith("0 failed check(s)")
+    with app.app_context():
+        assert db.session.get(Check, uuid.UUID(check_id)).follow_up is False
         described = services.describe_failed_checks([uuid.UUID(check_id)])
         ids = list(db.session.scalars(sa.select(Alert.id).where(Alert.check_id == uuid.UUID(check_id))))
         assert len(ids) == (1 if raised else 0)

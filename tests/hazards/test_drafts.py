@@ -11,7 +11,7 @@ from server.accounts.models import Role
 from server.extensions import db
 from server.hazards import services
 from server.hazards.models import Hazard
-from tests.builders import PHOTO, check_record, good_answers
+from tests.builders import PHOTO, check_record, good_answers, run_job
 
 
 def _failed_answers():
@@ -30,6 +30,8 @@ def test_failed_items_on_the_red_post_open_drafts(app, client, world, clock):
     record = check_record(world.a.schedules["daily"], world.a.version_id, clock.now() - timedelta(minutes=5), _failed_answers())
     r = client.post("/api/v1/checks", json=record, headers=world.a.auth("worker"))
     assert r.status_code in (200, 201), r.json
+    assert _hazards(app) == []  # owed by the check's follow-up mark until the runner's next tick
+    run_job(app, "checks.follow_up")
     hazards = _hazards(app)
     assert [(h.check_item_id, h.status.value, h.source.value) for h in hazards] == [
         ("extinguisher", "reported", "control_measure"), ("pump_state", "reported", "control_measure"),
@@ -40,6 +42,7 @@ def test_failed_items_on_the_red_post_open_drafts(app, client, world, clock):
     assert first.found_by_id == world.a.users["worker"] and [h.number for h in hazards] == ["YH-2026-0001", "YH-2026-0002"]
     # The same check sent again is a duplicate: no second draft.
     assert client.post("/api/v1/checks", json=record, headers=world.a.auth("worker")).status_code in (200, 201)
+    run_job(app, "checks.follow_up")
     assert len(_hazards(app)) == 2
     listed = client.get(f"/api/v1/hazards?check_id={record['id']}", headers=world.a.auth("supervisor")).json
     assert len(listed) == 2  # the post's supervisor sees them
@@ -48,6 +51,7 @@ def test_failed_items_on_the_red_post_open_drafts(app, client, world, clock):
 def test_failed_items_on_a_yellow_post_open_none(app, client, world, clock):
     record = check_record(world.a.schedules["other_post_daily"], world.a.version_id, clock.now(), _failed_answers())
     assert client.post("/api/v1/checks", json=record, headers=world.a.auth("worker")).status_code in (200, 201)
+    assert run_job(app, "checks.follow_up") == "1 failed check(s) followed up: 0 alert(s), 0 hazard draft(s)"
     assert _hazards(app) == []
 
 
@@ -56,6 +60,7 @@ def test_drafting_twice_changes_nothing_and_the_device_hook_adds_to_the_draft(ap
 
     record = check_record(world.a.schedules["daily"], world.a.version_id, clock.now(), _failed_answers())
     client.post("/api/v1/checks", json=record, headers=world.a.auth("worker"))
+    run_job(app, "checks.follow_up")
     principal = Principal(world.a.users["worker"], world.a.enterprise_id, Role.WORKER, None, 0, "Asia/Shanghai", ())
     with app.app_context():
         assert services.drafts_for_failed_checks(describe_failed_checks([uuid.UUID(record["id"])])) == []
@@ -69,3 +74,19 @@ def test_drafting_twice_changes_nothing_and_the_device_hook_adds_to_the_draft(ap
         assert outcome is services.DeviceOutcome.NEW and fresh.client_id is not None
         db.session.commit()
     assert len(_hazards(app)) == 3
+
+
+def test_a_device_report_on_a_check_still_owing_its_drafts_follows_it_up_first(app, client, world, clock):
+    """The hazard a worker raises from a failed item may reach the server moments after its
+    check, before the runner's tick: it follows the check up itself and adds to the draft."""
+    record = check_record(world.a.schedules["daily"], world.a.version_id, clock.now(), _failed_answers())
+    client.post("/api/v1/checks", json=record, headers=world.a.auth("worker"))
+    principal = Principal(world.a.users["worker"], world.a.enterprise_id, Role.WORKER, None, 0, "Asia/Shanghai", ())
+    with app.app_context():
+        device = {"id": str(uuid.uuid4()), "description": "泵组异响", "check_id": record["id"], "check_item_id": "pump_state"}
+        hazard, outcome = services.create_from_device(principal, device)
+        assert outcome is services.DeviceOutcome.MERGED and hazard.number == "YH-2026-0002"
+        db.session.commit()
+    assert [(h.check_item_id, h.description) for h in _hazards(app)] == [("extinguisher", "检查项不合格：消防器材在位有效"), ("pump_state", "泵组异响")]
+    assert run_job(app, "checks.follow_up").startswith("0 failed check(s)")  # nothing left owing
+    assert len(_hazards(app)) == 2

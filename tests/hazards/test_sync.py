@@ -19,7 +19,7 @@ from sync.client import Device
 from sync.device_clock import SimulatedDeviceClock
 from sync.simulate import make_jpeg
 from sync.transport import Fault, FaultInjectingAdapter, Transport
-from tests.builders import PASSWORD, PHOTO
+from tests.builders import PASSWORD, PHOTO, run_job
 from tests.push.test_push import Phone, push
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,6 +129,7 @@ def test_a_bad_hazard_is_refused_alone_and_a_missing_check_does_not_refuse_one(a
     no_check = hazard_record(phone, check_id=str(uuid.uuid4()), check_item_id="extinguisher")
     b_check = failed_check(Phone(phone.clock), world.b)
     push(client, world.b, Phone(phone.clock).envelope([b_check]))
+    run_job(app, "checks.follow_up")  # B's check raises its drafts
     foreign_check = hazard_record(phone, check_id=b_check["id"], check_item_id="extinguisher")
     malformed = hazard_record(phone, hazard_type="volcano")
     good = hazard_record(phone)

@@ -18,7 +18,7 @@ from server.alerts.models import Alert
 from server.checks.models import CheckReview
 from server.extensions import db
 from server.hazards.models import Hazard
-from tests.builders import ITEMS, PHOTO, check_record, good_answers
+from tests.builders import ITEMS, PHOTO, check_record, good_answers, run_job
 from tests.photos.conftest import make_image, sha
 
 API = "/api/v1"
@@ -88,6 +88,7 @@ def make_checks(app, client, clock, world, picture: bytes | None = None) -> Chec
     clock.set(t0)
     other = post_check(client, a, a.schedules["other_post_daily"], t0 - timedelta(days=2), answers(photos=[photo]))
     b_check = post_check(client, b, b.schedules["daily"], t0 - timedelta(hours=1), answers(photos=[b_photo]))
+    run_job(app, "checks.follow_up")  # the failed check's alert and draft, as the runner's next tick raises them
     return Checks(pushed, failed, other, photo, stray, b_check, b_photo)
 
 

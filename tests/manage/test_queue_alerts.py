@@ -14,6 +14,7 @@ from server.alerts.models import Alert, AlertEvent, AlertStatus
 from server.extensions import db
 from server.posts.models import Post
 from tests.alerts.conftest import failed_answers, record_miss, submit_check
+from tests.builders import run_job
 from tests.conftest import T0
 from tests.manage.test_queue_hazards import html, opening
 
@@ -137,6 +138,7 @@ def test_an_alerts_page_shows_who_it_reached_its_history_and_the_period_behind_i
 
 def test_a_failed_item_alert_links_to_its_check(app, client, signed, world, clock):
     check_id = submit_check(client, world.a, "daily", T0 - timedelta(hours=1), failed_answers())
+    run_job(app, "checks.follow_up")
     with app.app_context():
         alert_id = db.session.scalar(sa.select(Alert.id).where(Alert.check_id == uuid.UUID(check_id)))
     page = html(signed("supervisor").get(f"/manage/alerts/{alert_id}"))

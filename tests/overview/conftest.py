@@ -21,7 +21,7 @@ from server.accounts.auth import principal_for_token
 from server.alerts.services import raise_for_misses
 from server.extensions import db
 from server.misses import services as misses
-from tests.builders import Tenant, check_record, good_answers
+from tests.builders import Tenant, check_record, good_answers, run_job
 from tests.conftest import T0
 
 SHANGHAI = timezone(timedelta(hours=8))
@@ -76,6 +76,7 @@ def build_history(app, client, clock, tenant: Tenant) -> dict[str, str]:
     ids["daily/2026-11-17"] = send_check(client, clock, tenant, "daily", local(2026, 11, 17, 9))
     ids["weekly/2026-W47"] = send_check(client, clock, tenant, "weekly", local(2026, 11, 18, 10))
     ids["daily/2026-11-22"] = send_check(client, clock, tenant, "daily", local(2026, 11, 22, 9), answers=failed_answers())
+    run_job(app, "checks.follow_up")  # its alert and drafts, raised by the runner's next tick
     for day in range(16, 22):
         ids[f"other_post_daily/2026-11-{day}"] = send_check(client, clock, tenant, "other_post_daily", local(2026, 11, day, 11))
     clock.set(local(2026, 11, 21, 8))

@@ -245,21 +245,21 @@ def test_database_failure_mid_batch_then_retry(app, client, world, phone, monkey
 
 
 def test_two_concurrent_pushes_of_one_id(app, clock, world, monkeypatch):
-    """Both requests read "not stored yet" before either inserts; exactly one row results."""
+    """Both requests have judged the record as new before either inserts; exactly one row results."""
     phone = Phone(clock)
     body = phone.envelope([phone.check(world.a.schedules["daily"], world.a.version_id)])
     both_read = threading.Barrier(2, timeout=30)
-    original = ingest._stored_rows
+    original = ingest.slots.present  # the last read before the insert
     first_read = threading.local()
 
-    def read_then_wait(ids):
-        rows = original(ids)
+    def read_then_wait(*args):
+        rows = original(*args)
         if not getattr(first_read, "done", False):
             first_read.done = True
             both_read.wait()
         return rows
 
-    monkeypatch.setattr(ingest, "_stored_rows", read_then_wait)
+    monkeypatch.setattr(ingest.slots, "present", read_then_wait)
     answers = {}
 
     def send(role):
@@ -416,6 +416,47 @@ def test_gaps_in_device_seq_open_close_and_show_to_managers(app, client, world, 
     push(client, world.a, phone.envelope([records[3]]))
     assert client.get("/api/v1/sync/gaps", headers=world.a.auth("safety_manager")).json == []
 
+
+
+def test_device_seq_in_step_and_out_of_step(app, client, world, phone):
+    """A push that carries straight on from the highest number takes one conditional UPDATE;
+    anything else (the device's first push, a jump, a number seen before) the full bookkeeping —
+    and both leave the same row."""
+    records = [phone.check(world.a.schedules["daily"], world.a.version_id) for _ in range(12)]
+
+    def state():
+        with app.app_context():
+            row = db.session.get(DeviceSeq, world.a.device_id)
+            return row.highest, row.gaps, row.open_gaps
+
+    def seq_statements(batch):
+        with app.app_context():
+            engine = db.engine
+        seen = []
+
+        def note(conn, cursor, statement, *args):
+            if "device_seqs" in statement:
+                seen.append(statement.split()[0])
+
+        sa.event.listen(engine, "before_cursor_execute", note)
+        try:
+            answer = push(client, world.a, phone.envelope(batch)).json["device_seq"]
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", note)
+        return answer, seen
+
+    assert seq_statements(records[0:2])[0] == {"highest": 2, "gaps": []}  # first push: the row is made
+    assert seq_statements(records[2:5]) == ({"highest": 5, "gaps": []}, ["UPDATE"])  # in step: one statement
+    answer, seen = seq_statements(records[6:8])  # contiguous, but 6 never came: a gap opens
+    assert answer == {"highest": 8, "gaps": [[6, 6]]} and len(seen) > 1
+    assert state()[0] == 8 and state()[2] == 1
+    answer, seen = seq_statements(records[8:10])  # in step, but a gap is open: the full path keeps it
+    assert answer == {"highest": 10, "gaps": [[6, 6]]} and len(seen) > 1
+    assert seq_statements([records[5]])[0] == {"highest": 10, "gaps": []}  # the gap closes
+    assert seq_statements(records[3:5])[0] == {"highest": 10, "gaps": []}  # resent numbers change nothing
+    assert seq_statements(records[10:12]) == ({"highest": 12, "gaps": []}, ["UPDATE"])
+    highest, gaps, open_gaps = state()
+    assert (highest, gaps, open_gaps) == (12, [], 0)
 
 # -- the wire -----------------------------------------------------------------------------------
 
