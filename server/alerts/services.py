@@ -376,8 +376,8 @@ def describe_failed_checks(check_ids: Sequence[uuid.UUID]) -> list[dict]:
     """What :func:`raise_for_failed_checks` needs of stored checks: those with failed items on
     red or orange posts, each with its failed items' labels (zh and en) from its own version.
 
-    For the caller that has just stored checks (the online submit, the sync push) and knows only
-    their ids: two queries, whatever the number.
+    For :mod:`server.checks.follow_up`, which knows only the ids of the checks it claimed: two
+    queries, whatever the number.
     """
     rows = []
     for chunk in chunks(sorted(set(check_ids), key=str)):

@@ -44,6 +44,9 @@ class FollowedUp:
     alerts: int = 0
     drafts: int = 0
 
+    def __add__(self, other: "FollowedUp") -> "FollowedUp":
+        return FollowedUp(self.checks + other.checks, self.alerts + other.alerts, self.drafts + other.drafts)
+
     def __str__(self) -> str:
         return f"{self.checks} failed check(s) followed up: {self.alerts} alert(s), {self.drafts} hazard draft(s)"
 
@@ -70,9 +73,9 @@ def follow_up_all() -> FollowedUp:
     """Every marked check, :data:`BATCH` at a time, each batch committed (the job's task)."""
     total = FollowedUp()
     while True:
-        done = follow_up()
+        done = follow_up(limit=BATCH)
         db.session.commit()
-        total.checks, total.alerts, total.drafts = total.checks + done.checks, total.alerts + done.alerts, total.drafts + done.drafts
+        total += done
         if done.checks < BATCH:
             return total
 

@@ -204,9 +204,9 @@ def create_from_device(principal: Principal, record: Mapping) -> tuple[Hazard | 
     second hazard. The same id with other content is a ``conflict``: the first hazard stays as
     it was and the newcomer is kept in its history (a ``resent`` step), so nothing is lost; an
     id another enterprise used is a ``conflict`` that leaves no trace in either. When a draft
-    for the failed item exists (opened on arrival of a red or orange post's check), the
-    device's description and photos are added to it (``merged``) instead of opening a second
-    hazard. A check that is not the enterprise's (or not here) is not linked — the hazard is
+    for the failed item exists (opened when a red or orange post's check is followed up, which
+    happens here first if the check still owes it), the device's description and photos are
+    added to it (``merged``) instead of opening a second hazard. A check that is not the enterprise's (or not here) is not linked — the hazard is
     stored all the same and its first step says so: a hazard is never refused for a link.
     """
     client_id = uuid.UUID(str(record["id"]))

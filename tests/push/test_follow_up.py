@@ -51,7 +51,17 @@ def test_only_checks_with_failed_items_are_marked_and_the_job_clears_them_in_bat
     assert counts(app) == (0, 0)
 
     monkeypatch.setattr(follow_up_module, "BATCH", 2)  # 2 + 2 + 1, each batch its own transaction
+    batches = []
+    original = follow_up_module.follow_up
+
+    def counted(*args, **kwargs):
+        done = original(*args, **kwargs)
+        batches.append(done.checks)
+        return done
+
+    monkeypatch.setattr(follow_up_module, "follow_up", counted)
     assert run_job(app, "checks.follow_up") == "5 failed check(s) followed up: 5 alert(s), 10 hazard draft(s)"
+    assert batches == [2, 2, 1]
     assert marked(app) == set() and counts(app) == (5, 10)
     assert run_job(app, "checks.follow_up") == "0 failed check(s) followed up: 0 alert(s), 0 hazard draft(s)"
     assert counts(app) == (5, 10)
