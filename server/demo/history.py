@@ -377,20 +377,20 @@ class Story:
 
     def office(self, moment: datetime, low: float, high: float) -> datetime:
         """``moment`` plus ``low``–``high`` minutes, moved to the next morning if that is at night."""
-        at = moment + self.minutes(low, high)
-        local = at.astimezone(self.zone)
-        if local.hour < 7 or local.hour >= 22:
-            morning = local.date() + timedelta(days=1 if local.hour >= 22 else 0)
-            at = datetime.combine(morning, time(7, 40), self.zone).astimezone(UTC) + self.minutes(0, 50)
-        return at
+        return self._within_hours(moment, low, high, 7, 22, time(7, 40), 50)
 
     def working(self, moment: datetime, low: float, high: float) -> datetime:
         """``moment`` plus ``low``–``high`` minutes, moved into office hours (08:30–17:00)."""
+        return self._within_hours(moment, low, high, 8, 17, time(8, 30), 60)
+
+    def _within_hours(self, moment: datetime, low: float, high: float, opens: int, closes: int, start: time, spread: float) -> datetime:
+        """``moment`` plus ``low``–``high`` minutes; outside ``opens``–``closes`` o'clock local, moved
+        to ``start`` (plus up to ``spread`` minutes) of that morning or the next."""
         at = moment + self.minutes(low, high)
         local = at.astimezone(self.zone)
-        if local.hour < 8 or local.hour >= 17:
-            morning = local.date() + timedelta(days=1 if local.hour >= 17 else 0)
-            at = datetime.combine(morning, time(8, 30), self.zone).astimezone(UTC) + self.minutes(0, 60)
+        if local.hour < opens or local.hour >= closes:
+            morning = local.date() + timedelta(days=1 if local.hour >= closes else 0)
+            at = datetime.combine(morning, start, self.zone).astimezone(UTC) + self.minutes(0, spread)
         return at
 
     def uuid(self) -> uuid.UUID:
