@@ -17,6 +17,7 @@ Serve it like the server: ``gunicorn --workers N --pythonpath bench bare_push_ap
 """
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 import os
@@ -107,3 +108,4 @@ def create_bare_app(database_url: str | None = None) -> Flask:
 
 
 app = create_bare_app() if "ZICHA_DATABASE_URL" in os.environ else None
+gc.freeze()  # as server/wsgi.py does: the comparison is of the endpoints, not of their garbage collection

@@ -160,6 +160,10 @@ def canonical_record(record: dict) -> dict:
     }
 
 
+# json.dumps with these arguments, made once: dumps() builds a new encoder on every call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
+
+
 def content_hash(record: dict) -> str:
     """SHA-256 of a loaded check record's canonical JSON.
 
@@ -167,8 +171,7 @@ def content_hash(record: dict) -> str:
     spacing, the offset it wrote its time in), and any change to what was answered changes it.
     Identity and clock fields (``device_seq``, boot id, uptime) are not content.
     """
-    blob = json.dumps(canonical_record(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(_CANONICAL_JSON(canonical_record(record)).encode("utf-8")).hexdigest()
 
 
 @dataclass

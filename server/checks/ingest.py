@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
 from server import clock
 from server.accounts.auth import Principal
@@ -39,7 +40,6 @@ from server.checks import slots
 from server.checks.models import Check, CheckConflict, CheckPhoto
 from server.enterprises.calendar import enterprise_period
 from server.alerts.services import misses_done_late
-from server.database import dialect_insert
 from server.errors import ZichaError
 from server.extensions import db
 from server.misses.services import Arrival, checks_arrived
@@ -77,6 +77,21 @@ class CheckOutcome:
 
 _RECORD = CheckRecordSchema()
 
+# The statements every push runs, built once: a statement object keeps its cache key, so each
+# execution skips rebuilding and re-keying it, and they run on the session's connection (Core:
+# the ORM layer adds nothing to rows that are not objects).
+_SCHEDULES = sa.select(Schedule.id, Schedule.post_id, Schedule.checklist_id, Schedule.frequency, Schedule.active).where(
+    Schedule.enterprise_id == sa.bindparam("enterprise_id"), Schedule.id.in_(sa.bindparam("ids", expanding=True))
+)
+_VERSIONS = sa.select(ChecklistVersion.id, ChecklistVersion.checklist_id, ChecklistVersion.retired_at).where(
+    ChecklistVersion.enterprise_id == sa.bindparam("enterprise_id"), ChecklistVersion.id.in_(sa.bindparam("ids", expanding=True))
+)
+_INSERT_NEW = {
+    name: module.insert(Check.__table__).on_conflict_do_nothing(index_elements=["id"]).returning(Check.id)
+    for name, module in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_INSERT_SLOTS = sa.insert(CheckPhoto.__table__)
+
 _STORED_COLUMNS = (
     Check.id, Check.enterprise_id, Check.content_hash, Check.status, Check.period_key,
     Check.performed_at, Check.time_quality, Check.flags,
@@ -98,22 +113,13 @@ def ingest_checks(
     tolerance = timedelta(seconds=current_app.config["CLOCK_SKEW_TOLERANCE_SECONDS"])
     digests = [content_hash(r) for r in records]
 
+    connection = db.session.connection()
     schedules = {
-        row.id: row
-        for row in db.session.execute(
-            sa.select(Schedule.id, Schedule.post_id, Schedule.checklist_id, Schedule.frequency, Schedule.active).where(
-                Schedule.enterprise_id == enterprise_id, Schedule.id.in_({r["schedule_id"] for r in records})
-            )
-        )
+        row.id: row for row in connection.execute(_SCHEDULES, {"enterprise_id": enterprise_id, "ids": list({r["schedule_id"] for r in records})})
     }
     versions = {
         row.id: row
-        for row in db.session.execute(
-            sa.select(ChecklistVersion.id, ChecklistVersion.checklist_id, ChecklistVersion.retired_at).where(
-                ChecklistVersion.enterprise_id == enterprise_id,
-                ChecklistVersion.id.in_({r["checklist_version_id"] for r in records}),
-            )
-        )
+        for row in connection.execute(_VERSIONS, {"enterprise_id": enterprise_id, "ids": list({r["checklist_version_id"] for r in records})})
     }
 
     outcomes: list[CheckOutcome | None] = [None] * len(records)
@@ -141,7 +147,7 @@ def ingest_checks(
 
     inserted: set[uuid.UUID] = set()
     if new_rows:
-        inserted = set(db.session.scalars(dialect_insert(Check.__table__).on_conflict_do_nothing(index_elements=["id"]).returning(Check.id), new_rows))
+        inserted = set(connection.execute(_INSERT_NEW[connection.dialect.name], new_rows).scalars())
         _consequences([row for row in new_rows if row["id"] in inserted])
         slot_rows = [
             {"check_id": check_id, "sha256": digest, "enterprise_id": enterprise_id}
@@ -150,7 +156,7 @@ def ingest_checks(
             for digest in photos
         ]
         if slot_rows:
-            db.session.execute(sa.insert(CheckPhoto.__table__), slot_rows)
+            connection.execute(_INSERT_SLOTS, slot_rows)
 
     # Ids that did not go in were stored before (a resend, or a concurrent request a moment
     # ago), as were perhaps some refused ones: a resend of a stored check is answered as the

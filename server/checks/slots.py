@@ -7,6 +7,7 @@ caller's transaction, so a status never disagrees with the rows it is derived fr
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -20,15 +21,20 @@ AWAITING_PHOTOS = "awaiting_photos"
 
 def present(enterprise_id: int, digests: Iterable[str]) -> set[str]:
     """Which of ``digests`` have arrived as photos of this enterprise."""
-    from server.photos.models import Photo
-
     digests = set(digests)
     if not digests:
         return set()
-    rows = db.session.execute(
-        sa.select(Photo.sha256).where(Photo.enterprise_id == enterprise_id, Photo.sha256.in_(digests))
+    return set(db.session.connection().execute(_present_statement(), {"enterprise_id": enterprise_id, "digests": list(digests)}).scalars())
+
+
+@functools.cache
+def _present_statement() -> sa.Select:
+    """Built once (on first use: photos' models import this module), it keeps its cache key."""
+    from server.photos.models import Photo
+
+    return sa.select(Photo.sha256).where(
+        Photo.enterprise_id == sa.bindparam("enterprise_id"), Photo.sha256.in_(sa.bindparam("digests", expanding=True))
     )
-    return {row[0] for row in rows}
 
 
 def photo_arrived(enterprise_id: int, sha256: str) -> int:

@@ -225,6 +225,14 @@ def _record_misses(enterprise_ids: Sequence[int], frequency: Frequency, period: 
 # --------------------------------------------------------------------------- late arrivals
 
 
+_RECORDED_MISSES = sa.select(MissedCheck.schedule_id, MissedCheck.period_key).where(
+    MissedCheck.enterprise_id == sa.bindparam("enterprise_id"),
+    MissedCheck.status == MissStatus.MISSED,
+    MissedCheck.schedule_id.in_(sa.bindparam("schedule_ids", expanding=True)),
+    MissedCheck.period_key.in_(sa.bindparam("period_keys", expanding=True)),
+)
+
+
 def checks_arrived(enterprise_id: int, arrivals: Iterable[Arrival]) -> list[int]:
     """Mark as ``done_late`` the recorded misses these newly stored checks are for; their ids.
 
@@ -243,13 +251,9 @@ def checks_arrived(enterprise_id: int, arrivals: Iterable[Arrival]) -> list[int]
     table = MissedCheck.__table__
     # Almost always nothing was missed: one cheap, cacheable look-up spares the UPDATE (whose
     # VALUES list is compiled afresh each time) on every push.
-    recorded = db.session.execute(
-        sa.select(table.c.schedule_id, table.c.period_key).where(
-            table.c.enterprise_id == enterprise_id,
-            table.c.status == MissStatus.MISSED,
-            table.c.schedule_id.in_({key[0] for key in first}),
-            table.c.period_key.in_({key[1] for key in first}),
-        )
+    recorded = db.session.connection().execute(
+        _RECORDED_MISSES,
+        {"enterprise_id": enterprise_id, "schedule_ids": list({key[0] for key in first}), "period_keys": list({key[1] for key in first})},
     )
     first = {key: first[key] for key in map(tuple, recorded) if key in first}
     if not first:

@@ -153,12 +153,17 @@ def _advance_in_step(principal: Principal, seqs: list[int], now: datetime) -> di
     unique = sorted(set(seqs))
     if not unique or unique[-1] - unique[0] + 1 != len(unique):
         return None
-    result = db.session.execute(
-        sa.update(DeviceSeq.__table__)
-        .where(DeviceSeq.device_id == principal.device_id, DeviceSeq.highest == unique[0] - 1, DeviceSeq.open_gaps == 0)
-        .values(highest=unique[-1], updated_at=now)
+    result = db.session.connection().execute(
+        _IN_STEP, {"device": principal.device_id, "before": unique[0] - 1, "to": unique[-1], "now": now}
     )
     return {"highest": unique[-1], "gaps": []} if result.rowcount == 1 else None
+
+
+_IN_STEP = (
+    sa.update(DeviceSeq.__table__)
+    .where(DeviceSeq.device_id == sa.bindparam("device"), DeviceSeq.highest == sa.bindparam("before"), DeviceSeq.open_gaps == 0)
+    .values(highest=sa.bindparam("to"), updated_at=sa.bindparam("now"))
+)
 
 
 def _lock_device_seq(principal: Principal, now: datetime) -> DeviceSeq:
