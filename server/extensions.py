@@ -58,7 +58,8 @@ class UTCDateTime(sa.types.TypeDecorator):
                 return None
             if value.tzinfo is None:
                 raise ValueError("naive datetime given to a UTC column")
-            return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+            # In UTC, "+00:00" is the only thing after the microseconds: cut rather than replace().
+            return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:-6]
 
         return process
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
 
-from server.database import json_column_text
+from server.jsontext import json_text
 from server.extensions import UTCDateTime
 
 MOMENTS = [
@@ -54,11 +54,11 @@ def test_utc_datetime_round_trips(app):
     ],
 )
 def test_json_columns_read_back_what_was_written(value):
-    text = json_column_text(value)
+    text = json_text(value)
     assert json.loads(text) == value
     if isinstance(value, list) and value and isinstance(value[0], dict) and "note" in value[0]:
         assert "\\u" not in text  # Chinese is stored as itself
 
 
 def test_json_columns_take_integer_keys_as_the_standard_library_does():
-    assert json.loads(json_column_text({1: "a", 2: ["b"]})) == json.loads(json.dumps({1: "a", 2: ["b"]}))
+    assert json.loads(json_text({1: "a", 2: ["b"]})) == json.loads(json.dumps({1: "a", 2: ["b"]}))
