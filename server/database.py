@@ -96,19 +96,25 @@ def insert_new(table: sa.Table, rows: list[dict], key: str = "id") -> set:
         statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
         return set(connection.execute(statement, rows).scalars())
     sql, names, processors = _sqlite_insert_new(dialect, table, tuple(rows[0]), key)
+    parameters = [[row[n] if p is None else p(row[n]) for n, p in zip(names, processors)] for row in rows]
     inserted = set()
     cursor = connection.connection.cursor()
-    values: list = []
+    events = connection.dispatch
+    # Listeners of SQLAlchemy's cursor events (SQL logs, tests, profilers) see the statement
+    # once, as the executemany it amounts to.
+    if events.before_cursor_execute:
+        events.before_cursor_execute(connection, cursor, sql, parameters, None, True)
     try:
-        for row in rows:
-            values = [row[n] if p is None else p(row[n]) for n, p in zip(names, processors)]
+        for row, values in zip(rows, parameters):
             cursor.execute(sql, values)
             if cursor.rowcount == 1:
                 inserted.add(row[key])
     except dialect.loaded_dbapi.Error as error:
-        raise sa.exc.DBAPIError.instance(sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect) from error
+        raise sa.exc.DBAPIError.instance(sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect, ismulti=True) from error
     finally:
         cursor.close()
+    if events.after_cursor_execute:
+        events.after_cursor_execute(connection, cursor, sql, parameters, None, True)
     return inserted
 
 

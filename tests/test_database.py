@@ -160,3 +160,28 @@ def test_insert_new_on_a_locked_database_raises_sqlalchemys_operational_error(sc
         holder.close()
         db.session.rollback()
         db.session.execute(sa.text("PRAGMA busy_timeout=10000"))
+
+
+def test_insert_new_is_seen_by_cursor_event_listeners(scratch):
+    from server.database import insert_new
+
+    db = scratch
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append(("before", statement.split()[0], len(parameters) if executemany else 1))
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        seen.append(("after", statement.split()[0]))
+
+    engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    try:
+        insert_new(_ROWS, [_row(0), _row(1), _row(2)])
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)
+        sa.event.remove(engine, "after_cursor_execute", after)
+    inserts = [s for s in seen if s[1] == "INSERT"]
+    assert inserts[0][0] == "before" and inserts[-1] == ("after", "INSERT")
+    assert ("before", "INSERT", 3) in inserts or ("before", "INSERT", 1) in inserts
