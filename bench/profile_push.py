@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import pstats
 import shutil
@@ -62,6 +63,7 @@ def main() -> int:
 
         from bare_push_app import create_bare_app
         bare_client = create_bare_app(url).test_client()
+        gc.freeze()  # as server/wsgi.py does in each gunicorn worker once the app is built
 
         next_seq = [1]
 
