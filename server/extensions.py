@@ -35,31 +35,32 @@ class UTCDateTime(sa.types.TypeDecorator):
     impl = sa.DateTime(timezone=True)
     cache_ok = True
 
+    @staticmethod
+    def _in_utc(value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc)
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = self._in_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def bind_processor(self, dialect):
         """On SQLite, :meth:`process_bind_param` and the dialect's own formatting in one step.
 
         Three timestamps go into every stored check; the two-step path costs ~2 µs each, this
-        ~0.6 µs. The text is exactly what SQLAlchemy's SQLite ``DATETIME`` writes
+        ~1.1 µs. The text is exactly what SQLAlchemy's SQLite ``DATETIME`` writes
         (``2026-11-24 03:25:07.000000``; ``tests/test_database.py`` holds them equal), so stored
         values keep sorting and comparing as text the same way."""
         if dialect.name != "sqlite":
             return super().bind_processor(dialect)
+        in_utc = self._in_utc
 
         def process(value):
-            if value is None:
-                return None
-            if value.tzinfo is None:
-                raise ValueError("naive datetime given to a UTC column")
             # In UTC, "+00:00" is the only thing after the microseconds: cut rather than replace().
-            return value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:-6]
+            return None if value is None else in_utc(value).isoformat(" ", "microseconds")[:-6]
 
         return process
 
