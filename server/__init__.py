@@ -13,7 +13,7 @@ from server.clock import SystemClock
 from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
 from server.guards import register_guards
-from server.extensions import COMPRESSION_DEFAULTS, Api, compress, db, limiter, migrate
+from server.extensions import COMPRESSION_DEFAULTS, Api, JSONProvider, compress, db, limiter, migrate
 from server.ratelimits import DayKeys
 from sync.protocol import SyncCheckRecordSchema, SyncHazardRecordSchema
 
@@ -30,7 +30,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     if overrides:
         app.config.update(overrides)
     config_module.check_production_safety(app.config)
-    app.json.ensure_ascii = False
+    app.json = JSONProvider(app)
     app.extensions["zicha.clock"] = app.config.get("CLOCK") or SystemClock()
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):

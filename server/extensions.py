@@ -8,11 +8,16 @@ import sqlalchemy as sa
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_migrate import Migrate
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as _SmorestApi
+from flask_smorest import Blueprint as _SmorestBlueprint
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, registry
+from webargs import core as webargs_core
+from webargs.flaskparser import FlaskParser, is_json_request
 
 from server.errors import ErrorSchema, http_exception_response
+from server.jsontext import parse_json
 from server.ratelimits import client_key
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
@@ -99,6 +104,31 @@ class Api(_SmorestApi):
 
             return http_error_page(error)
         return http_exception_response(error)
+
+
+class JsonParser(FlaskParser):
+    """webargs' Flask parser, reading JSON bodies with :func:`server.jsontext.parse_json`:
+    the standard library's values, read ~3× faster, and lone surrogates made text."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return webargs_core.missing
+        return parse_json(req.get_data(cache=True))
+
+
+class Blueprint(_SmorestBlueprint):
+    """flask-smorest's Blueprint with the :class:`JsonParser`; every API blueprint is one."""
+
+    ARGUMENTS_PARSER = JsonParser()
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON (``request.get_json``) reading as the API's blueprints do; Chinese written as itself."""
+
+    ensure_ascii = False
+
+    def loads(self, s, **kwargs):
+        return parse_json(s) if not kwargs else super().loads(s, **kwargs)
 
 
 # expire_on_commit=False: a view commits before its response is serialised; re-reading every

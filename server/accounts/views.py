@@ -1,10 +1,10 @@
 """Sign-in, the caller's profile, users and devices."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts import services
 from server.accounts.auth import current, require
 from server.accounts.models import Role, User
+from server.extensions import Blueprint
 from server.posts import grants
 from server.accounts.schemas import SiteGrantsIn, SiteGrantsOut, DeviceOut, MePatch, PasswordIn, SignInIn, SignInOut, UserIn, UserOut, UserPatch
 from server.database import commits, get_owned

@@ -1,12 +1,12 @@
 """The alert inbox (提醒) and the enterprise's alert settings."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.alerts import services
 from server.alerts.schemas import AckIn, AlertDetailOut, AlertOut, AlertQuery, ResolveIn, SettingsIn, SettingsOut
 from server.database import commits
+from server.extensions import Blueprint
 
 blp = Blueprint("alerts", __name__, description="Alerts (提醒): missed checks and failed items, escalated by risk colour")
 

@@ -1,8 +1,8 @@
 """GET /api/v1/sync/pull."""
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.changes import services
+from server.extensions import Blueprint
 from sync.protocol import PullPageSchema, PullQuerySchema
 
 blp = Blueprint("changes", __name__, description="Sync pull: what a device keeps offline, page by page from a change log")

@@ -29,6 +29,7 @@ from server.checklists.models import Checklist
 from server.checklists.schemas import ChecklistIn, VersionIn
 from server.database import commits, get_owned
 from server.errors import ZichaError
+from server.jsontext import parse_json
 from server.manage.pages import HTML, N_, done, error_text, page_blueprint, render
 from server.manage.session import signed_in
 from server.extensions import db
@@ -281,7 +282,7 @@ def _posted_items(rows: list[dict]) -> tuple[list[dict], list[dict]]:
     the row each came from (none for JSON)."""
     if request.form.get("mode") == "json":
         try:
-            items = json.loads(request.form.get("items_json", ""))
+            items = parse_json(request.form.get("items_json", ""))
         except ValueError as exc:
             raise ZichaError("validation_failed", {"items_json": [_("Not valid JSON: %(problem)s", problem=str(exc))]}) from None
         if not isinstance(items, list):

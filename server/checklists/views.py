@@ -1,6 +1,5 @@
 """Checklists and their versions (admin and safety manager write; everyone signed in reads)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
@@ -8,6 +7,7 @@ from server.checklists import services
 from server.checklists.models import Checklist
 from server.checklists.schemas import ChecklistIn, ChecklistOut, VersionIn, VersionOut
 from server.database import commits, get_owned
+from server.extensions import Blueprint
 
 blp = Blueprint("checklists", __name__, description="Checklists (检查表) with immutable published versions")
 

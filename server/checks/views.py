@@ -1,15 +1,13 @@
 """POST /api/v1/checks, the check listings, and the managers' reviews of a check's evidence."""
 import uuid
 
-from flask_smorest import Blueprint
-
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.checks import services
 from server.checks.schemas import CheckIn, CheckOut, CheckQuery, CheckReviewIn, CheckReviewOut
 from server.database import commits
 from server.errors import ZichaError
-from server.extensions import db
+from server.extensions import Blueprint, db
 
 blp = Blueprint("checks", __name__, description="Checks (检查记录)")
 

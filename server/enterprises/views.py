@@ -1,11 +1,10 @@
 """Enterprise profile and sites (admin sets them up; everyone signed in may read)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
 from server.database import commits, get_owned
-from server.extensions import db
+from server.extensions import Blueprint, db
 from server.enterprises import services
 from server.enterprises.models import Enterprise, Site
 from server.enterprises.schemas import EnterpriseOut, SiteIn, SiteOut, SitePatch

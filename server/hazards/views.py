@@ -12,11 +12,11 @@ through the same visibility rule as the listing all the same (``server/hazards/l
 The fixed paths (``/hazards/export.xlsx``, ``/hazards/statistics``) cannot clash with
 ``/hazards/<int:hazard_id>``: the ``int`` converter matches digits only.
 """
-from flask_smorest import Blueprint
 
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
+from server.extensions import Blueprint
 from server.hazards import downloads, ledger, services
 from server.hazards.schemas import (
     AssignIn, ConfirmIn, HazardDetailOut, HazardIn, HazardOut, HazardQuery, RectifyIn, RejectIn, StatisticsOut, StatisticsQuery, VerifyIn,

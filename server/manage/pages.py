@@ -21,13 +21,12 @@ import marshmallow as ma
 from flask import current_app, flash, g, make_response, redirect, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_smorest import Blueprint
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import HTTPException
 
 from server.errors import CATALOGUE, ZichaError
-from server.extensions import db
+from server.extensions import Blueprint, db
 from server.manage.session import CsrfRefused, PageForbidden, current_principal, safe_next
 
 HTML = {"content_type": "text/html"}

@@ -4,11 +4,11 @@ Managers see and pause the whole enterprise; supervisors read the misses and pau
 they supervise; workers see neither (their own checks are in ``/checks/mine``).
 """
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
+from server.extensions import Blueprint
 from server.misses import services
 from server.misses.schemas import MissOut, MissQuery, PauseEnd, PauseIn, PauseOut, PauseQuery
 

@@ -1,10 +1,10 @@
 """Notifications: the caller's inbox (everyone) and the enterprise's channels (admins)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
 from server.database import commits, get_owned
+from server.extensions import Blueprint
 from server.notifications import services
 from server.notifications.models import Channel
 from server.notifications.schemas import (

@@ -9,12 +9,11 @@ from __future__ import annotations
 import click
 from flask import Response, current_app, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.http import http_date
 
 from server.accounts.auth import current, require
 from server.errors import ZichaError
-from server.extensions import db
+from server.extensions import Blueprint, db
 from server.photos import services
 from server.photos.schemas import PhotoOut
 

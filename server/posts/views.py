@@ -1,11 +1,11 @@
 """Posts, their QR tokens and printable labels (admin; managers may read)."""
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
 from server.database import commits, get_owned
+from server.extensions import Blueprint
 from server.posts import labels, services
 from server.posts.models import Post
 from server.posts.schemas import PostAdminOut, PostIn, PostListQuery, PostPatch

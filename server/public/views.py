@@ -1,7 +1,7 @@
 """GET /q/<token>: what a plain phone camera opens when it reads a post's QR code."""
 from flask import make_response, render_template
-from flask_smorest import Blueprint
 
+from server.extensions import Blueprint
 from server.posts.services import find_by_token
 
 blp = Blueprint("public", __name__, description="Public pages (no account)")

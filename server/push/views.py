@@ -1,10 +1,9 @@
 """POST /api/v1/sync/push and the managers' view of device_seq gaps."""
 from flask import current_app
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
-from server.extensions import db
+from server.extensions import Blueprint, db
 from server.jsontext import json_text
 from server.push import services
 from server.push.schemas import DeviceGapsOut, GapQuery, PushResultSchema, PushSchema

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import current_app, g, make_response, render_template, request, session
-from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
@@ -37,7 +36,7 @@ from wtforms import ValidationError
 
 from server import clock
 from server.errors import CATALOGUE, ZichaError
-from server.extensions import db
+from server.extensions import Blueprint, db
 from server.reports import limits, receipts, services
 from server.reports.models import ReportStatus
 from server.reports.schemas import ReportIn

@@ -16,14 +16,13 @@ import functools
 
 from flask import Response, current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 from webargs.multidictproxy import MultiDictProxy
 from werkzeug.datastructures import CombinedMultiDict
 
 from server.accounts.auth import caller_page, current, require
 from server.accounts.models import Role
 from server.database import commits
+from server.extensions import Blueprint, JsonParser
 from server.photos.views import jpeg_response
 from server.reports import limits, services
 from server.reports.schemas import (
@@ -203,11 +202,11 @@ def link_qr():
 # --------------------------------------------------------------------------- the public side
 
 
-class _MultipartParser(FlaskParser):
+class _MultipartParser(JsonParser):
     """webargs with one more location, ``multipart``: form fields and files in one schema (a
     report and its photos arrive together, as a browser without JavaScript sends them)."""
 
-    __location_map__ = dict(multipart="load_multipart", **FlaskParser.__location_map__)
+    __location_map__ = dict(multipart="load_multipart", **JsonParser.__location_map__)
 
     def load_multipart(self, req, schema):
         return MultiDictProxy(CombinedMultiDict([req.form, req.files]), schema)

@@ -1,7 +1,7 @@
 """GET /api/v1/scan/<token>."""
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
+from server.extensions import Blueprint
 from server.scan import services
 from server.scan.schemas import ScanOut
 

@@ -1,10 +1,10 @@
 """Schedules (排查计划)."""
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from server.accounts.auth import current, require
 from server.accounts.models import Role
 from server.database import commits, get_owned
+from server.extensions import Blueprint
 from server.schedules import services
 from server.schedules.models import Schedule
 from server.schedules.schemas import ScheduleIn, ScheduleOut, SchedulePatch, ScheduleQuery

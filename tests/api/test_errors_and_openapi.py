@@ -122,3 +122,13 @@ def test_nul_characters_are_refused_on_every_database(client, world, method, url
     r = getattr(client, method)(url, data=data, content_type="application/json", headers=world.a.auth("admin"))
     assert r.status_code == 400, r.json
     assert r.json["error"]["code"] == "bad_request"
+
+
+def test_a_lone_surrogate_is_stored_as_a_replacement_character_on_every_database(client, world):
+    # "\ud83d" (half an emoji) is valid JSON but no database can store it: without the
+    # replacement this is a 500 on both. The same reading serves every JSON endpoint.
+    r = client.post("/api/v1/sites", data='{"name": "配电室\\ud83d"}', content_type="application/json", headers=world.a.auth("admin"))
+    assert r.status_code == 201, r.json
+    assert r.json["name"] == "配电室\ufffd"
+    listed = client.get("/api/v1/sites", headers=world.a.auth("admin")).json
+    assert "配电室\ufffd" in [s["name"] for s in (listed["items"] if isinstance(listed, dict) else listed)]

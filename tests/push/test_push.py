@@ -205,6 +205,28 @@ def test_a_record_that_is_not_an_object_is_rejected_alone(client, world, phone):
     assert [x["result"] for x in r.json["results"]] == ["rejected", "awaiting_photos"]
 
 
+def test_a_lone_surrogate_is_stored_as_a_replacement_character(app, client, world, phone):
+    # A phone cut a note between the two halves of an emoji. JSON can carry the half ("\\ud83d"),
+    # UTF-8 and both databases cannot: the check is kept, with U+FFFD where the half was —
+    # refusing it would refuse the whole batch on every retry.
+    cut = phone.check(world.a.schedules["daily"], world.a.version_id, note="压力表读数正常😀"[:-1] + "\ud83d")
+    cut["answers"][0]["note"] = "\ude00"
+    other = phone.check(world.a.schedules["daily"], world.a.version_id)
+    body = json.dumps(phone.envelope([cut, other]))  # ensure_ascii: the halves travel as \\uXXXX escapes
+    assert "\\ud83d" in body
+    headers = {**world.a.auth(), "Content-Type": "application/json"}
+    r = client.post("/api/v1/sync/push", data=body, headers=headers)
+    assert r.status_code == 200, r.json
+    assert [x["result"] for x in r.json["results"]] == ["awaiting_photos", "awaiting_photos"]
+    with app.app_context():
+        stored = db.session.get(Check, uuid.UUID(cut["id"]))
+        assert stored.note == "压力表读数正常\ufffd"
+        assert stored.answers[0]["note"] == "\ufffd"
+    again = client.post("/api/v1/sync/push", data=body, headers=headers)
+    assert [x["result"] for x in again.json["results"]] == ["duplicate", "duplicate"]
+    assert count(app, Check) == 2 and count(app, CheckConflict) == 0
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
