@@ -1,6 +1,9 @@
 """Pure rules of the wire format: answer evaluation, content hashing, time estimation, windows."""
 from __future__ import annotations
 
+import json
+import math
+import random
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -8,7 +11,9 @@ import marshmallow as ma
 import pytest
 
 from sync.periods import Frequency, period_of
-from sync.records import CheckRecordSchema, ItemListSchema, content_hash, evaluate_answers, record_id
+from sync.records import (
+    CheckRecordSchema, ItemListSchema, canonical_json, canonical_record, content_hash, evaluate_answers, record_id,
+)
 from sync.timing import estimate_performed_at
 from sync.windows import DueState, due_state, due_window
 
@@ -106,6 +111,68 @@ def test_content_hash_ignores_serialisation_and_sees_content():
     assert content_hash(_record(answers=[{"item_id": "y", "value": False}])) != base
     assert content_hash(_record(note="补充说明")) != base
     assert content_hash(_record(id=str(uuid.uuid4()))) != base
+
+
+def test_content_hash_is_the_one_stored_hashes_were_made_with():
+    # sha256 of json.dumps(canonical_record(r), sort_keys=True, separators=(",", ":"),
+    # ensure_ascii=False): checks stored by every earlier release carry hashes made so, and a
+    # resend must still match them — whatever library writes the text now.
+    record = _record(
+        note='补充说明 "引号"\n',
+        performed_at="2026-11-23T10:00:00.123456+08:00",
+        answers=[
+            {"item_id": "y", "value": True, "note": "正常", "photos": ["a" * 64]},
+            {"item_id": "t", "value": 36.6},
+            {"item_id": "p", "value": 1e-05},
+            {"item_id": "c", "value": "bad"},
+            {"item_id": "x", "value": None},
+        ],
+    )
+    assert content_hash(record) == "75ab6e1628a4dc02b6cbd6928f6b3f5da115dc47008bf3a94644a9bb8abd4ee4"
+
+
+def _standard_library_text(record) -> bytes:
+    return json.dumps(canonical_record(record), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _any_value(rng: random.Random, depth: int = 0):
+    """Any JSON value a device could send as an answer — valid or not, all are hashed."""
+    kind = rng.randrange(10 if depth < 2 else 7)
+    if kind == 0:
+        return rng.choice([None, True, False, math.nan, math.inf, -math.inf, 0.0, -0.0])
+    if kind == 1:
+        return rng.choice([rng.randint(-(2**80), 2**80), rng.randint(-(2**63), 2**64 - 1), rng.randint(-1000, 1000), 2**64, -(2**63) - 1])
+    if kind == 2:
+        return rng.uniform(-1, 1) * 10.0 ** rng.randint(-324, 308)  # every magnitude: 1e+16, 1e-05 …
+    if kind == 3:
+        return round(rng.uniform(-100, 100), rng.randint(0, 4))  # readings as people write them
+    if kind in (4, 5, 6):
+        return "".join(rng.choice("ok 中文隐患😀é\n\t\"\\/\x00\x1f\x7f\u2028") for _ in range(rng.randrange(10)))
+    if kind in (7, 8):
+        return [_any_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(["b", "a", "中", "Z"]): _any_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def test_canonical_json_is_byte_for_byte_the_standard_librarys():
+    rng = random.Random(20261124)
+    for n in range(3000):
+        made = datetime(2017, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=rng.randrange(10**16))
+        # Loaded by the schema, then given what it would not pass (a hash is made before judging).
+        record = _record(performed_at=made.isoformat())
+        record["note"] = str(_any_value(rng, 9)) if n % 2 else ""
+        record["answers"] = [
+            {"item_id": f"i{k}", "value": _any_value(rng), "note": rng.choice(["", "正常", "a\tb"]), "photos": ["f" * 64] * rng.randrange(2)}
+            for k in range(rng.randrange(1, 6))
+        ]
+        assert canonical_json(record) == _standard_library_text(record), record
+
+
+def test_canonical_json_writes_every_character_as_the_standard_library_does():
+    characters = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    for start in range(0, len(characters), 8192):
+        record = _record()
+        record["note"] = "".join(characters[start : start + 8192])
+        assert canonical_json(record) == _standard_library_text(record)
 
 
 def test_record_schema_refuses_naive_times_and_unknown_fields():
