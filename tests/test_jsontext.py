@@ -70,6 +70,9 @@ def test_numbers_keep_their_type_and_every_digit():
     # orjson alone would read these as floats, silently.
     assert parse_json(b"[18446744073709551616, -9223372036854775809]") == [2**64, -(2**63) - 1]
     assert all(type(v) is int for v in parse_json(b"[18446744073709551616, 1, -1]"))
+    for text in ("18446744073709551616", "[18446744073709551616]", '{"a":18446744073709551616}', "[1,\t\r\n 18446744073709551616]"):
+        assert parse_json(text.encode()) == json.loads(text)  # however the number is placed
+    assert parse_json(b'{"sha": "a18446744073709551616", "n": 9223372036854775807}') == {"sha": "a18446744073709551616", "n": 2**63 - 1}
     assert type(parse_json(b"[1.0]")[0]) is float and type(parse_json(b"[true]")[0]) is bool
 
 
