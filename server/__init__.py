@@ -12,7 +12,7 @@ from server.accesslog import hide_reporters_in_dev_server_log
 from server.clock import SystemClock
 from server.database import configure_engine, engine_options
 from server.errors import register_error_handlers
-from server.guards import register_guards
+from server.guards import RowIdConverter, register_guards
 from server.extensions import COMPRESSION_DEFAULTS, Api, JSONProvider, compress, db, limiter, migrate
 from server.ratelimits import DayKeys
 from sync.protocol import SyncCheckRecordSchema, SyncHazardRecordSchema
@@ -32,6 +32,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     config_module.check_production_safety(app.config)
     app.json = JSONProvider(app)
     app.extensions["zicha.clock"] = app.config.get("CLOCK") or SystemClock()
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///"):
         Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)

@@ -59,6 +59,7 @@ CATALOGUE: dict[str, ErrorKind] = {
     "unsupported_media_type": ErrorKind(415, "不支持的内容类型", "Unsupported content type"),
     # 422: well-formed but wrong
     "validation_failed": ErrorKind(422, "输入校验失败", "The input is not valid"),
+    "value_out_of_range": ErrorKind(422, "数值超出可保存的范围", "A value is outside the range that can be stored"),
     "answers_invalid": ErrorKind(422, "检查答案不符合检查表", "The answers do not match the checklist"),
     "version_mismatch": ErrorKind(422, "检查表版本与排查计划不符", "The checklist version does not belong to this schedule's checklist"),
     "schedule_inactive": ErrorKind(422, "该排查计划已停用", "This schedule is not active"),
@@ -176,6 +177,12 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_exception_response(exc)
+        if isinstance(exc, (OverflowError, sa_exc.DataError)):
+            # A value no check caught and the database cannot hold: an integer past 64 bits
+            # (SQLite refuses to bind it), a number or text past its column (PostgreSQL). It
+            # came with the request; nothing of the request was committed.
+            app.logger.warning("value out of range: %s", exc)
+            return error_response("value_out_of_range")
         if isinstance(exc, sa_exc.OperationalError):
             # The database is down, locked past its timeout or failed over: nothing of this
             # request was committed, and the client may safely send it again.

@@ -5,8 +5,10 @@ import io
 import zlib
 
 from flask import Flask, current_app, request
+from werkzeug.routing import IntegerConverter
 
 from server.errors import ZichaError
+from sync.records import INT64_MAX
 
 
 def refuse_nul_characters() -> None:
@@ -51,6 +53,15 @@ def decode_gzip_body() -> None:
     environ.pop("HTTP_CONTENT_ENCODING", None)
     for cached in ("stream", "content_length"):  # cached properties; headers read environ live
         request.__dict__.pop(cached, None)
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: a row id, so at most ``INT64_MAX`` (2**63 - 1, the widest
+    integer either database keys by). A longer number matches no route — 404, as for any id
+    with no row — instead of reaching the database, which on SQLite cannot even compare it."""
+
+    def __init__(self, map, *args, max=INT64_MAX, **kwargs):  # noqa: A002 - werkzeug's names
+        super().__init__(map, *args, max=max, **kwargs)
 
 
 def register_guards(app: Flask) -> None:

@@ -47,7 +47,7 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from sync.records import MAX_ITEMS, MAX_PHOTOS_PER_ANSWER, MAX_TEXT, SHA256_HEX, CheckRecordSchema
+from sync.records import INT64_MAX, MAX_ITEMS, MAX_PHOTOS_PER_ANSWER, MAX_TEXT, SHA256_HEX, CheckRecordSchema
 
 MAX_BATCH = 200
 MAX_ANCHORS = 20
@@ -84,7 +84,7 @@ class ClockReadingSchema(ma.Schema):
     wall = fields.AwareDateTime(required=True, metadata={"description": "Device wall-clock time, with its UTC offset"})
     boot_id = fields.String(required=True, validate=BOOT_ID, metadata={"description": "Changes at every boot of the device"})
     uptime_ms = fields.Integer(
-        required=True, strict=True, validate=validate.Range(min=0), metadata={"description": "Monotonic milliseconds since that boot"}
+        required=True, strict=True, validate=validate.Range(min=0, max=INT64_MAX), metadata={"description": "Monotonic milliseconds since that boot"}
     )
 
 
@@ -92,7 +92,7 @@ class AnchorSchema(ma.Schema):
     """The server's time as the device learned it, pinned to the device's monotonic clock."""
 
     boot_id = fields.String(required=True, validate=BOOT_ID)
-    uptime_ms = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    uptime_ms = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=INT64_MAX))
     server_time = fields.AwareDateTime(required=True)
 
 
@@ -104,7 +104,7 @@ class SyncCheckRecordSchema(CheckRecordSchema):
         required=True, strict=True, validate=validate.Range(min=1, max=2**62), metadata={"description": "The device's own counter, only ever rising"}
     )
     boot_id = fields.String(validate=BOOT_ID, metadata={"description": "Boot id when the check was made"})
-    uptime_ms = fields.Integer(strict=True, validate=validate.Range(min=0), metadata={"description": "Monotonic ms since that boot when the check was made"})
+    uptime_ms = fields.Integer(strict=True, validate=validate.Range(min=0, max=INT64_MAX), metadata={"description": "Monotonic ms since that boot when the check was made"})
 
 
 class SyncHazardRecordSchema(ma.Schema):
@@ -123,12 +123,12 @@ class SyncHazardRecordSchema(ma.Schema):
     device_seq = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=2**62))
     found_at = fields.AwareDateTime(required=True, metadata={"description": "Device wall clock when raised, with its UTC offset"})
     boot_id = fields.String(validate=BOOT_ID)
-    uptime_ms = fields.Integer(strict=True, validate=validate.Range(min=0))
+    uptime_ms = fields.Integer(strict=True, validate=validate.Range(min=0, max=INT64_MAX))
     description = fields.String(required=True, validate=validate.Length(1, MAX_TEXT), metadata={"description": "隐患描述"})
     hazard_type = fields.String(load_default="other", validate=validate.OneOf(HAZARD_TYPES), metadata={"description": "隐患类别"})
     source = fields.String(load_default="daily", validate=validate.OneOf(HAZARD_SOURCES), metadata={"description": "排查类型"})
-    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1))
-    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1))
+    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=INT64_MAX))
+    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=INT64_MAX))
     location = fields.String(load_default="", validate=validate.Length(max=300))
     basis = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
     photos = fields.List(
@@ -170,7 +170,7 @@ def _fast_check_record(raw) -> dict | None:
         return None
     if raw["type"] not in RecordType.ALL or not _is_int(raw["device_seq"], 1, 2**62):
         return None
-    if not _is_int(raw["schedule_id"], 1, 2**63 - 1) or not _is_int(raw["checklist_version_id"], 1, 2**63 - 1):
+    if not _is_int(raw["schedule_id"], 1, INT64_MAX) or not _is_int(raw["checklist_version_id"], 1, INT64_MAX):
         return None
     record_id, performed_at, note = raw["id"], raw["performed_at"], raw.get("note", "")
     if type(record_id) is not str or not _UUID_TEXT.match(record_id):
@@ -179,7 +179,7 @@ def _fast_check_record(raw) -> dict | None:
         return None
     if "boot_id" in raw and not _short_text(raw["boot_id"], 1, 64):
         return None
-    if "uptime_ms" in raw and not _is_int(raw["uptime_ms"], 0, 2**63 - 1):
+    if "uptime_ms" in raw and not _is_int(raw["uptime_ms"], 0, INT64_MAX):
         return None
     answers = raw["answers"]
     if type(answers) is not list or not 1 <= len(answers) <= MAX_ITEMS:

@@ -132,3 +132,42 @@ def test_a_lone_surrogate_is_stored_as_a_replacement_character_on_every_database
     assert r.json["name"] == "配电室\ufffd"
     listed = client.get("/api/v1/sites", headers=world.a.auth("admin")).json
     assert "配电室\ufffd" in [s["name"] for s in (listed["items"] if isinstance(listed, dict) else listed)]
+
+
+WIDE = 2**70  # an integer no database column holds
+
+
+@pytest.mark.parametrize("url", [f"/api/v1/posts/{WIDE}", f"/api/v1/hazards/{WIDE}", f"/api/v1/posts/{2**63}", f"/manage/posts/{WIDE}"])
+def test_an_id_past_64_bits_in_a_path_is_not_found(client, world, url):
+    r = client.get(url, headers=world.a.auth("admin"))
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "method, url, body",
+    [
+        ("get", f"/api/v1/checks?post_id={WIDE}", None),
+        ("get", f"/api/v1/checks?page={WIDE}", None),
+        ("post", "/api/v1/schedules", {"post_id": WIDE, "checklist_id": 1, "frequency": "daily"}),
+        ("post", "/api/v1/schedules", {"post_id": 2**63, "checklist_id": 1, "frequency": "daily"}),
+        ("post", "/api/v1/checks", {"id": "6f1c1a52-4a63-4b3c-9d7e-2f0b8f0f3c11", "schedule_id": WIDE, "checklist_version_id": WIDE,
+                                    "performed_at": "2026-11-23T10:00:00+08:00", "answers": [{"item_id": "a", "value": True}]}),
+    ],
+)
+def test_a_number_past_64_bits_is_never_a_server_error(app, client, world, method, url, body):
+    # Where no rule bounds it, SQLite cannot bind it (value_out_of_range), PostgreSQL compares
+    # it and finds nothing: a clean answer on both, and nothing written.
+    import json
+
+    from server.checks.models import Check
+    from server.schedules.models import Schedule
+    from tests.push.test_push import count
+
+    before = count(app, Schedule), count(app, Check)
+    r = getattr(client, method)(url, data=json.dumps(body) if body else None, content_type="application/json", headers=world.a.auth("admin"))
+    assert r.status_code < 500, r.json
+    if r.status_code >= 400:
+        assert r.json["error"]["code"] in ("value_out_of_range", "not_found", "validation_failed")
+    else:
+        assert r.json["items"] == [] if isinstance(r.json, dict) else r.json == []
+    assert (count(app, Schedule), count(app, Check)) == before

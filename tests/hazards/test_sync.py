@@ -146,6 +146,18 @@ def test_a_bad_hazard_is_refused_alone_and_a_missing_check_does_not_refuse_one(a
     assert r.json["device_seq"]["highest"] == phone.seq and r.json["device_seq"]["gaps"] == []
 
 
+@pytest.mark.parametrize("field", ["post_id", "site_id", "uptime_ms"])
+def test_a_number_past_64_bits_refuses_its_record_alone(app, client, world, phone, field):
+    # Neither database can hold 2**70; the record says so, the batch goes in.
+    wide = hazard_record(phone, **{field: 2**70})
+    good = hazard_record(phone)
+    r = push(client, world.a, phone.envelope([wide, good]))
+    assert r.status_code == 200, r.json
+    assert [x["result"] for x in r.json["results"]] == ["rejected", "awaiting_photos"]
+    assert r.json["results"][0]["code"] == "validation_failed" and field in r.json["results"][0]["details"]
+    assert [h.client_id for h in hazards(app)] == [uuid.UUID(good["id"])]
+
+
 def test_an_id_another_enterprise_used_is_a_conflict_that_leaves_no_trace(app, client, world, phone):
     record = hazard_record(phone)
     push(client, world.b, phone.envelope([record]))

@@ -184,6 +184,9 @@ def test_one_bad_record_in_fifty(app, client, world, phone):
         (lambda r: r.update(performed_at="2026-11-23T10:00:00"), "validation_failed"),  # no offset
         (lambda r: r.update(device_seq=0), "validation_failed"),
         (lambda r: r.update(uptime_ms=-5), "validation_failed"),
+        (lambda r: r.update(uptime_ms=2**70), "validation_failed"),  # no database holds it
+        (lambda r: r.update(schedule_id=2**63), "validation_failed"),
+        (lambda r: r.update(schedule_id=2**63, note=None), "validation_failed"),  # the same, when the schema decides
     ],
 )
 def test_each_kind_of_bad_record_is_rejected_alone(app, client, world, phone, mutate, code):
