@@ -1,9 +1,9 @@
 """JSON text on the hot paths: reading request bodies, writing JSON columns and the push's answer.
 
-orjson reads and writes JSON about five times faster than the standard library, and writes
-Chinese as itself instead of ``\\uXXXX`` escapes. Both directions keep the standard library's
-values exactly; where orjson would not (see :func:`parse_json`, :func:`json_text`), the
-standard library does the work.
+orjson writes JSON about five times faster than the standard library (Chinese as itself, not
+``\\uXXXX`` escapes) and reads it faster too (a push's body ~1.4×, small bodies more). Both
+directions keep the standard library's values exactly; where orjson would not (see
+:func:`parse_json`, :func:`json_text`), the standard library does the work.
 """
 from __future__ import annotations
 
