@@ -198,12 +198,17 @@ def canonical_json(record: dict) -> bytes:
         if kind is float:
             answer["value"] = _float_text(value)
         elif not (kind is str or kind is bool or kind is int or value is None):
-            return _CANONICAL_JSON(canonical_record(record)).encode("utf-8")
+            return _canonical_json_by_json(record)
     doc["performed_at"] = _float_text(doc["performed_at"])
     try:
         return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # an integer past 64 bits; a lone surrogate, which json.dumps refuses too
-        return _CANONICAL_JSON(canonical_record(record)).encode("utf-8")
+        return _canonical_json_by_json(record)
+
+
+def _canonical_json_by_json(record: dict) -> bytes:
+    """:func:`canonical_json` written by ``json.dumps`` itself, for what orjson would write otherwise."""
+    return _CANONICAL_JSON(canonical_record(record)).encode("utf-8")
 
 
 def content_hash(record: dict) -> str:
