@@ -1,17 +1,21 @@
 """The ceiling for push ingest: a bare Flask endpoint inserting the same rows with executemany.
 
 ``POST /bare/push`` takes the same (gzip) body as ``/api/v1/sync/push``, parses it, maps each
-record onto a row of the same columns the ``checks`` table has, and inserts them all with one
-``sqlite3`` ``executemany`` into ``bare_checks`` (same SQLite file, same pragmas as the server),
-then answers one short result per record. No validation, no auth, no marshmallow, no ORM: what
-the real push costs above this is the cost of Zicha's rules.
+record onto a row of the same columns the ``checks`` table has, and each photo its answers name
+onto a row of ``check_photos`` (the check's photo slots, which a real push writes in the same
+transaction), and inserts them with two ``sqlite3`` ``executemany`` into ``bare_checks`` and
+``bare_check_photos`` (same SQLite file, same pragmas as the server), then answers one short
+result per record. No validation, no auth, no marshmallow, no ORM: what the real push costs
+above this is the cost of Zicha's rules.
 
-``bare_checks`` has the shape of ``checks`` — its primary key and its four indexes, copied from
-the server's own table definition — but no foreign keys (its ids are placeholders). A table is
-its keys and indexes: rows written without them cannot be found again by period, post or
-user, and every index entry is a page the commit must write. ``POST /bare/push-heap`` inserts
-the same rows into ``bare_heap``, a table with no key and no index at all — the figure earlier
-runs compared against, kept so both can be read side by side.
+The bare tables have the shape of ``checks`` and ``check_photos`` — their primary keys and
+indexes, copied from the server's own table definitions — but no foreign keys (their ids are
+placeholders). A table is its keys and indexes: rows written without them cannot be found again
+by period, post, user or photo, and every index entry is a page the commit must write. Two
+cheaper readings are kept to be read side by side with earlier figures: ``POST
+/bare/push-checks`` writes the checks rows alone (no photo slots: what the figures before the
+README's "same rows" line compared with), and ``POST /bare/push-heap`` writes them into
+``bare_heap``, a table with no key and no index at all (the earliest figures).
 
 Serve it like the server: ``gunicorn --workers N --pythonpath bench bare_push_app:app``.
 """
@@ -34,6 +38,7 @@ COLUMNS = (
     "frequency", "period_key", "performed_at", "device_time", "received_at", "time_quality", "flags", "ok",
     "failed_count", "answers", "note", "content_hash", "status", "follow_up",
 )
+INSERT_SLOT = "INSERT INTO bare_check_photos (check_id, sha256, enterprise_id) VALUES (?, ?, ?)"
 HEAP = f"CREATE TABLE IF NOT EXISTS bare_heap ({', '.join(COLUMNS)})"
 
 
@@ -41,22 +46,25 @@ def _insert(table: str) -> str:
     return f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
-def _shaped_like_checks() -> list[str]:
-    """DDL for ``bare_checks``: the ``checks`` table's columns, key and indexes, no foreign keys."""
+def _shaped_like(model) -> list[str]:
+    """DDL for ``bare_<name>``: the server table's (``model``, an ``sa.Table``) columns, key and
+    indexes, no foreign keys."""
     import sqlalchemy as sa
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
 
-    from server.checks.models import Check
-
     metadata = sa.MetaData()
     table = sa.Table(
-        "bare_checks", metadata,
-        *(sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in Check.__table__.columns),
+        f"bare_{model.name}", metadata,
+        *(sa.Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable) for c in model.columns),
     )
-    for index in Check.__table__.indexes:
-        sa.Index(index.name.replace("ix_checks_", "ix_bare_checks_"), *(table.c[c.name] for c in index.columns))
     dialect = sqlite.dialect()
+    for index in model.indexes:
+        where = index.dialect_options["sqlite"]["where"]  # a partial index stays partial
+        sa.Index(
+            index.name.replace(f"ix_{model.name}_", f"ix_bare_{model.name}_"), *(table.c[c.name] for c in index.columns),
+            sqlite_where=None if where is None else sa.text(str(where.compile(dialect=dialect, compile_kwargs={"include_table": False}))),
+        )
     create = str(CreateTable(table).compile(dialect=dialect)).replace("CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1)
     indexes = [str(CreateIndex(i).compile(dialect=dialect)).replace("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1) for i in table.indexes]
     return [create, *indexes]
@@ -69,7 +77,9 @@ def _connection(path: str) -> sqlite3.Connection:
     if con is None:
         con = sqlite3.connect(path, isolation_level=None)
         sqlite_pragmas(con, None)
-        for ddl in [HEAP, *_shaped_like_checks()]:
+        from server.checks.models import Check, CheckPhoto
+
+        for ddl in [HEAP, *_shaped_like(Check.__table__), *_shaped_like(CheckPhoto.__table__)]:
             con.execute(ddl)
         _local.con = con
         _local.posts = dict(con.execute("SELECT id, post_id FROM schedules"))
@@ -80,9 +90,10 @@ def create_bare_app(database_url: str | None = None) -> Flask:
     app = Flask(__name__)
     path = (database_url or os.environ["ZICHA_DATABASE_URL"]).removeprefix("sqlite:///")
 
-    @app.post("/bare/push", defaults={"table": "bare_checks"})
-    @app.post("/bare/push-heap", defaults={"table": "bare_heap"})
-    def bare_push(table):
+    @app.post("/bare/push", defaults={"table": "bare_checks", "slots": True})
+    @app.post("/bare/push-checks", defaults={"table": "bare_checks", "slots": False})
+    @app.post("/bare/push-heap", defaults={"table": "bare_heap", "slots": False})
+    def bare_push(table, slots):
         body = request.get_data()
         if request.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
@@ -101,11 +112,19 @@ def create_bare_app(database_url: str | None = None) -> Flask:
         ]
         con.execute("BEGIN")
         con.executemany(_insert(table), rows)
+        if slots:
+            con.executemany(INSERT_SLOT, [
+                (r["id"], digest, 1)
+                for r in envelope["records"]
+                for digest in dict.fromkeys(d for a in r["answers"] for d in a.get("photos", ()))
+            ])
         con.execute("COMMIT")
         return jsonify(results=[{"index": i, "id": r[0], "result": "accepted"} for i, r in enumerate(rows)])
 
     return app
 
 
-app = create_bare_app() if "ZICHA_DATABASE_URL" in os.environ else None
-gc.freeze()  # as server/wsgi.py does: the comparison is of the endpoints, not of their garbage collection
+app = None
+if "ZICHA_DATABASE_URL" in os.environ:  # served by gunicorn
+    app = create_bare_app()
+    gc.freeze()  # as server/wsgi.py does: the comparison is of the endpoints, not of their garbage collection
