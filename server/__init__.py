@@ -50,7 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     # flask-smorest keeps one OpenAPI spec per Api instance, so each app gets its own.
     api = Api(app, spec_kwargs={"info": {"description": _API_DESCRIPTION}})
     api.spec.components.security_scheme("bearerAuth", {"type": "http", "scheme": "bearer"})
-    # A push's records are raw objects in PushSchema (so one bad record is refused alone): their
+    # A push's records are raw values in PushSchema (so one bad record is refused alone): their
     # two shapes are documented here, by name.
     api.spec.components.schema("SyncCheckRecord", schema=SyncCheckRecordSchema)
     api.spec.components.schema("SyncHazardRecord", schema=SyncHazardRecordSchema)

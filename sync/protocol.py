@@ -225,9 +225,10 @@ class PushSchema(ma.Schema):
     protocol = fields.Integer(required=True, strict=True, validate=validate.Equal(1))
     sent = fields.Nested(ClockReadingSchema, required=True)
     anchors = fields.List(fields.Nested(AnchorSchema), load_default=list, validate=validate.Length(max=MAX_ANCHORS))
-    # Raw here so that one malformed record is rejected alone instead of failing the batch.
+    # Raw here — anything, even null or a number — so that one malformed record is rejected
+    # alone instead of failing the batch (on every retry). Documented as the objects they must be.
     records = fields.List(
-        fields.Dict(), required=True, validate=validate.Length(1, MAX_BATCH),
+        fields.Raw(allow_none=True, metadata={"type": "object"}), required=True, validate=validate.Length(1, MAX_BATCH),
         metadata={"description": "SyncCheckRecord and SyncHazardRecord objects, told apart by their type"},
     )
 

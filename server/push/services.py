@@ -51,7 +51,7 @@ def push(principal: Principal, envelope: dict) -> PushAnswer:
     results: list[dict | None] = [None] * len(raw_records)
     checks, check_indexes, hazards, hazard_indexes, seqs = [], [], [], [], []
     for index, raw in enumerate(raw_records):
-        seq = raw.get("device_seq")
+        seq = raw.get("device_seq") if isinstance(raw, dict) else None
         if isinstance(seq, int) and not isinstance(seq, bool) and 0 < seq <= 2**62:
             seqs.append(seq)  # counted as received even if the record itself is refused
         try:
@@ -133,9 +133,11 @@ def _hazard_result(index: int, record_id: str, arrival: HazardArrival) -> dict:
     return result
 
 
-def _rejected(index: int, raw: dict, error: ZichaError) -> dict:
+def _rejected(index: int, raw, error: ZichaError) -> dict:
+    """A ``rejected`` result for the record at ``index``; ``raw`` is what was sent (not
+    necessarily an object), its id repeated when it had a readable one."""
     body = error_payload(error.code, error.details, error.message)["error"]
-    record_id = raw.get("id")
+    record_id = raw.get("id") if isinstance(raw, dict) else None
     result = {"index": index, "result": Result.REJECTED, "code": body["code"], "message": body["message"]}
     if body["details"] is not None:
         result["details"] = body["details"]

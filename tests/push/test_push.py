@@ -201,11 +201,18 @@ def test_each_kind_of_bad_record_is_rejected_alone(app, client, world, phone, mu
     assert count(app, Check) == 1
 
 
-def test_a_record_that_is_not_an_object_is_rejected_alone(client, world, phone):
-    body = phone.envelope([phone.check(world.a.schedules["daily"], world.a.version_id)])
-    body["records"].insert(0, {})
+@pytest.mark.parametrize("junk", [{}, "junk", 42, None, [1, 2], True, {"id": "x", "type": None}])
+def test_a_record_that_is_not_an_object_is_rejected_alone(app, client, world, phone, junk):
+    # A client bug that puts null (or a string, a number…) among the records must not refuse the
+    # batch: the same batch would then be refused on every retry, and the good records with it.
+    first = phone.check(world.a.schedules["daily"], world.a.version_id)
+    body = phone.envelope([first, junk, phone.check(world.a.schedules["daily"], world.a.version_id)])
     r = push(client, world.a, body)
-    assert [x["result"] for x in r.json["results"]] == ["rejected", "awaiting_photos"]
+    assert r.status_code == 200, r.json
+    assert [x["result"] for x in r.json["results"]] == ["awaiting_photos", "rejected", "awaiting_photos"]
+    assert r.json["results"][1]["code"] == "validation_failed" and r.json["results"][1]["index"] == 1
+    assert count(app, Check) == 2
+    assert r.json["device_seq"]["highest"] == 2
 
 
 def test_a_lone_surrogate_is_stored_as_a_replacement_character(app, client, world, phone):
