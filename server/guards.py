@@ -8,7 +8,7 @@ from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter
 
 from server.errors import ZichaError
-from sync.records import INT64_MAX
+from sync.records import ROW_ID_MAX
 
 
 def refuse_nul_characters() -> None:
@@ -56,11 +56,13 @@ def decode_gzip_body() -> None:
 
 
 class RowIdConverter(IntegerConverter):
-    """``<int:…>`` in every route: a row id, so at most ``INT64_MAX`` (2**63 - 1, the widest
-    integer either database keys by). A longer number matches no route — 404, as for any id
-    with no row — instead of reaching the database, which on SQLite cannot even compare it."""
+    """``<int:…>`` in every route: a row id, so at most ``ROW_ID_MAX`` (2**31 - 1: ids are
+    PostgreSQL ``integer`` columns). A larger number matches no route — 404, as for any id with
+    no row — instead of reaching the database, which cannot even compare it (PostgreSQL:
+    ``integer out of range``; SQLite past 64 bits). A table keyed by ``bigint`` says so in its
+    routes: ``<int(max=…):id>`` with ``INT64_MAX``."""
 
-    def __init__(self, map, *args, max=INT64_MAX, **kwargs):  # noqa: A002 - werkzeug's names
+    def __init__(self, map, *args, max=ROW_ID_MAX, **kwargs):  # noqa: A002 - werkzeug's names
         super().__init__(map, *args, max=max, **kwargs)
 
 

@@ -47,7 +47,7 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from sync.records import INT64_MAX, MAX_ITEMS, MAX_PHOTOS_PER_ANSWER, MAX_TEXT, SHA256_HEX, CheckRecordSchema
+from sync.records import INT64_MAX, MAX_ITEMS, MAX_PHOTOS_PER_ANSWER, MAX_TEXT, ROW_ID_MAX, SHA256_HEX, CheckRecordSchema
 
 MAX_BATCH = 200
 MAX_ANCHORS = 20
@@ -127,8 +127,8 @@ class SyncHazardRecordSchema(ma.Schema):
     description = fields.String(required=True, validate=validate.Length(1, MAX_TEXT), metadata={"description": "隐患描述"})
     hazard_type = fields.String(load_default="other", validate=validate.OneOf(HAZARD_TYPES), metadata={"description": "隐患类别"})
     source = fields.String(load_default="daily", validate=validate.OneOf(HAZARD_SOURCES), metadata={"description": "排查类型"})
-    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=INT64_MAX))
-    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=INT64_MAX))
+    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=ROW_ID_MAX))
+    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=ROW_ID_MAX))
     location = fields.String(load_default="", validate=validate.Length(max=300))
     basis = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
     photos = fields.List(
@@ -170,7 +170,7 @@ def _fast_check_record(raw) -> dict | None:
         return None
     if raw["type"] not in RecordType.ALL or not _is_int(raw["device_seq"], 1, 2**62):
         return None
-    if not _is_int(raw["schedule_id"], 1, INT64_MAX) or not _is_int(raw["checklist_version_id"], 1, INT64_MAX):
+    if not _is_int(raw["schedule_id"], 1, ROW_ID_MAX) or not _is_int(raw["checklist_version_id"], 1, ROW_ID_MAX):
         return None
     record_id, performed_at, note = raw["id"], raw["performed_at"], raw.get("note", "")
     if type(record_id) is not str or not _UUID_TEXT.match(record_id):

@@ -10,6 +10,7 @@ from server.notifications.models import Channel
 from server.notifications.schemas import (
     ChannelIn, ChannelOut, ChannelPatch, NotificationOut, NotificationQuery, OutboxOut, OutboxQuery, ReplayIn, ReplayOut,
 )
+from sync.records import INT64_MAX
 
 blp = Blueprint("notifications", __name__, description="Notifications (通知): in-app inbox, channels, the delivery outbox")
 
@@ -25,7 +26,7 @@ class Inbox(MethodView):
         return services.list_notifications(principal.enterprise_id, principal.user_id, query)
 
 
-@blp.route("/notifications/<int:notification_id>/read")
+@blp.route(f"/notifications/<int(max={INT64_MAX}):notification_id>/read")  # a bigint key
 class InboxRead(MethodView):
     @require()
     @blp.response(200, NotificationOut)

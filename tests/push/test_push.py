@@ -186,6 +186,8 @@ def test_one_bad_record_in_fifty(app, client, world, phone):
         (lambda r: r.update(uptime_ms=-5), "validation_failed"),
         (lambda r: r.update(uptime_ms=2**70), "validation_failed"),  # no database holds it
         (lambda r: r.update(schedule_id=2**63), "validation_failed"),
+        (lambda r: r.update(schedule_id=2**31), "validation_failed"),  # past a row id (PostgreSQL integer): not even comparable
+        (lambda r: r.update(checklist_version_id=2**31), "validation_failed"),
         (lambda r: r.update(schedule_id=2**63, note=None), "validation_failed"),  # the same, when the schema decides
     ],
 )
