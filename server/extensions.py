@@ -4,6 +4,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime, timezone
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask_compress import Compress
 from flask_limiter import Limiter
@@ -19,6 +20,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from server.errors import ErrorSchema, http_exception_response
 from server.jsontext import parse_json
 from server.ratelimits import client_key
+from sync.records import ROW_ID_MAX
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -124,8 +126,37 @@ class Blueprint(_SmorestBlueprint):
     def arguments(self, schema, *args, **kwargs):
         """As flask-smorest's, with a schema class made into its instance once, here: given the
         class, webargs builds a new instance on every request (~55 µs for a push's envelope,
-        nearly half of reading it). Loading does not change a schema, so one serves all."""
-        return super().arguments(schema() if isinstance(schema, type) else schema, *args, **kwargs)
+        nearly half of reading it). Loading does not change a schema, so one serves all.
+
+        Its row ids are bounded on the way (:func:`bound_row_ids`)."""
+        return super().arguments(bound_row_ids(schema() if isinstance(schema, type) else schema), *args, **kwargs)
+
+
+ROW_ID_RANGE = ma.validate.Range(min=1, max=ROW_ID_MAX, error="must be a row id, between {min} and {max}")
+
+
+def bound_row_ids(schema: ma.Schema) -> ma.Schema:
+    """Bound every integer a request names a row by — a field ``…_id``, or each of ``…_ids`` —
+    to 1‥``ROW_ID_MAX`` (nested schemas too), unless the field has a range of its own.
+
+    Ids are PostgreSQL ``integer`` columns: a larger number names no row, and cannot even be
+    compared with one (PostgreSQL: ``integer out of range``; SQLite past 64 bits). Bounded here,
+    it is a 422 ``validation_failed`` naming the field, on both databases, before any query —
+    also before a streamed export, which could no longer answer with an error. The bound is
+    documented in the OpenAPI document. Changes ``schema`` in place; returns it."""
+    for name, field in schema.fields.items():
+        _bound_row_id(name, field)
+    return schema
+
+
+def _bound_row_id(name: str, field: ma.fields.Field) -> None:
+    if isinstance(field, ma.fields.Nested) and isinstance(field.schema, ma.Schema):
+        bound_row_ids(field.schema)
+    elif isinstance(field, ma.fields.List):
+        _bound_row_id(name.removesuffix("s"), field.inner)
+    elif isinstance(field, ma.fields.Integer) and name.endswith("_id") and not field.dump_only:
+        if not any(isinstance(v, ma.validate.Range) for v in field.validators):
+            field.validators.append(ROW_ID_RANGE)
 
 
 class JSONProvider(DefaultJSONProvider):

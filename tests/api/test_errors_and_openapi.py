@@ -160,8 +160,9 @@ def test_an_id_past_64_bits_in_a_path_is_not_found(client, world, url):
     ],
 )
 def test_a_number_past_64_bits_is_never_a_server_error(app, client, world, method, url, body):
-    # Where no rule bounds it, SQLite cannot bind it (value_out_of_range), PostgreSQL compares
-    # it and finds nothing: a clean answer on both, and nothing written.
+    # A row id is bounded (validation_failed, server.extensions.bound_row_ids). Where no rule
+    # bounds a number, SQLite cannot bind it (value_out_of_range) and PostgreSQL may compare it
+    # and find nothing: a clean answer on both, and nothing written.
     import json
 
     from server.checks.models import Check
