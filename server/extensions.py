@@ -20,7 +20,7 @@ from webargs.flaskparser import FlaskParser, is_json_request
 from server.errors import ErrorSchema, http_exception_response
 from server.jsontext import parse_json
 from server.ratelimits import client_key
-from sync.records import ROW_ID_MAX
+from sync.records import ROW_ID
 
 # Stable constraint names so Alembic migrations read the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -132,9 +132,6 @@ class Blueprint(_SmorestBlueprint):
         return super().arguments(bound_row_ids(schema() if isinstance(schema, type) else schema), *args, **kwargs)
 
 
-ROW_ID_RANGE = ma.validate.Range(min=1, max=ROW_ID_MAX, error="must be a row id, between {min} and {max}")
-
-
 def bound_row_ids(schema: ma.Schema) -> ma.Schema:
     """Bound every integer a request names a row by — a field ``…_id``, or each of ``…_ids`` —
     to 1‥``ROW_ID_MAX`` (nested schemas too), unless the field has a range of its own.
@@ -154,9 +151,11 @@ def _bound_row_id(name: str, field: ma.fields.Field) -> None:
         bound_row_ids(field.schema)
     elif isinstance(field, ma.fields.List):
         _bound_row_id(name.removesuffix("s"), field.inner)
-    elif isinstance(field, ma.fields.Integer) and name.endswith("_id") and not field.dump_only:
-        if not any(isinstance(v, ma.validate.Range) for v in field.validators):
-            field.validators.append(ROW_ID_RANGE)
+    elif (
+        isinstance(field, ma.fields.Integer) and name.endswith("_id") and not field.dump_only
+        and not any(isinstance(v, ma.validate.Range) for v in field.validators)
+    ):
+        field.validators.append(ROW_ID)
 
 
 class JSONProvider(DefaultJSONProvider):

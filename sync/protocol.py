@@ -47,7 +47,7 @@ from datetime import datetime
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from sync.records import INT64_MAX, MAX_ITEMS, MAX_PHOTOS_PER_ANSWER, MAX_TEXT, ROW_ID_MAX, SHA256_HEX, CheckRecordSchema
+from sync.records import INT64_MAX, MAX_ITEMS, MAX_PHOTOS_PER_ANSWER, MAX_TEXT, ROW_ID, ROW_ID_MAX, SHA256_HEX, CheckRecordSchema
 
 MAX_BATCH = 200
 MAX_ANCHORS = 20
@@ -127,8 +127,8 @@ class SyncHazardRecordSchema(ma.Schema):
     description = fields.String(required=True, validate=validate.Length(1, MAX_TEXT), metadata={"description": "隐患描述"})
     hazard_type = fields.String(load_default="other", validate=validate.OneOf(HAZARD_TYPES), metadata={"description": "隐患类别"})
     source = fields.String(load_default="daily", validate=validate.OneOf(HAZARD_SOURCES), metadata={"description": "排查类型"})
-    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=ROW_ID_MAX))
-    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=validate.Range(min=1, max=ROW_ID_MAX))
+    post_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=ROW_ID)
+    site_id = fields.Integer(strict=True, allow_none=True, load_default=None, validate=ROW_ID)
     location = fields.String(load_default="", validate=validate.Length(max=300))
     basis = fields.String(load_default="", validate=validate.Length(max=MAX_TEXT))
     photos = fields.List(

@@ -34,6 +34,7 @@ INT64_MAX = 2**63 - 1  # the widest integer either database stores: every count 
 # The widest row id: ids are PostgreSQL ``integer`` (serial) columns, so a device naming a larger
 # one names no row — and the database could not even compare it (``integer out of range``).
 ROW_ID_MAX = 2**31 - 1
+ROW_ID = validate.Range(min=1, max=ROW_ID_MAX, error="must be a row id, between {min} and {max}")
 MAX_PHOTOS_PER_ANSWER = 10
 MAX_TEXT = 2000
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
@@ -135,8 +136,8 @@ class CheckRecordSchema(ma.Schema):
     """A check as a device makes it. The ``id`` is a client-made UUID and the idempotency key."""
 
     id = fields.UUID(required=True, metadata={"description": "Client UUID, the idempotency key; time-ordered (version 7) is best"})
-    schedule_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=ROW_ID_MAX))
-    checklist_version_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=ROW_ID_MAX))
+    schedule_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
+    checklist_version_id = fields.Integer(required=True, strict=True, validate=ROW_ID)
     performed_at = fields.AwareDateTime(
         required=True, metadata={"description": "The device's wall-clock time when the check was made, with its UTC offset"}
     )
